@@ -1,0 +1,76 @@
+/*
+ * cleanup - turns one incoming message (envelope + content) into a durable
+ * queue file: Received: header, rewriting (canonical, virtual aliases,
+ * masquerading), header/body checks, duplicate recipients, then write and
+ * fsync (group commit) before the caller may say 250.
+ *
+ * Used in-process by smtpd (event-driven) and by local submission
+ * (sendmail/pickup). Content arrives one logical line at a time, without
+ * the line terminator, already dot-unstuffed.
+ *
+ * Errors: cleanup_open() returns NULL with err holding an SMTP reply
+ * ("451 4.3.0 …", "452 4.3.1 Insufficient system storage"). The done
+ * callback of cleanup_finish() gets either status 0 and the queue ID, or a
+ * non-zero status with the full SMTP reply to send. Nothing accepted is
+ * lost: a failed finish leaves no queue file behind; a successful one is
+ * on disk before the callback runs.
+ */
+#ifndef OUTPOST_CLEANUP_CLEANUP_H
+#define OUTPOST_CLEANUP_CLEANUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/config.h"
+#include "lib/buf.h"
+
+struct event_base;
+
+/* What smtpd knows about the client; all strings may be NULL. */
+struct cleanup_client {
+	const char *addr;		/* "192.0.2.1" / "2001:db8::1" */
+	const char *name;		/* verified client name or "unknown" */
+	const char *reverse_name;	/* PTR name, unverified */
+	int port;
+	const char *helo;
+	const char *proto;		/* SMTP ESMTP ESMTPS ESMTPA ESMTPSA, or "local" */
+	const char *sasl_method;
+	const char *sasl_username;
+	const char *tls_summary;	/* "(using TLSv1.3 with cipher … (256/256 bits))" */
+	const char *server_name;	/* myhostname of the receiving service */
+	const char *local_user;		/* sendmail: the submitting login */
+};
+
+/* DSN NOTIFY bits (RFC 3461) */
+#define CLEANUP_NOTIFY_NEVER	(1u << 0)
+#define CLEANUP_NOTIFY_SUCCESS	(1u << 1)
+#define CLEANUP_NOTIFY_FAILURE	(1u << 2)
+#define CLEANUP_NOTIFY_DELAY	(1u << 3)
+
+struct cleanup;
+
+typedef void (*cleanup_done_fn)(void *ctx, int status, const char *queue_id,
+				const char *reply);
+
+int cleanup_init(struct event_base *base, struct config *cf, struct buf *err);
+struct cleanup *cleanup_open(struct config *cf, const struct cleanup_client *c,
+			     struct buf *err);
+const char *cleanup_queue_id(const struct cleanup *c);
+void cleanup_sender(struct cleanup *c, const char *sender, const char *ret,
+		    const char *envid, long declared_size, bool smtputf8);
+void cleanup_recipient(struct cleanup *c, const char *rcpt, const char *orcpt,
+		       unsigned notify);
+int cleanup_line(struct cleanup *c, const char *line, size_t len);
+
+/* Actions from access tables and policy services (access(5)). */
+void cleanup_hold(struct cleanup *c, const char *reason);
+void cleanup_discard(struct cleanup *c, const char *reason);
+void cleanup_filter(struct cleanup *c, const char *transport_nexthop);
+void cleanup_redirect(struct cleanup *c, const char *address);
+void cleanup_bcc(struct cleanup *c, const char *address);
+void cleanup_prepend(struct cleanup *c, const char *header);
+
+void cleanup_finish(struct cleanup *c, cleanup_done_fn done, void *ctx);
+void cleanup_abort(struct cleanup **cp);
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * config - main.cf and master.cf as every daemon and tool sees them.
+ *
+ * A struct config holds the parsed main.cf, the parameter registry's
+ * defaults and derived values (myhostname, mynetworks, …), and optionally a
+ * service's master.cf "-o" overrides layered on top. Values are validated
+ * when loaded (type, bounds, expansion loops), so the typed getters below
+ * never fail on a loaded configuration: a daemon can call config_time()
+ * without error handling. Lookups of names that are not registered return
+ * the raw main.cf value (or "" / 0) — later modules register their own.
+ *
+ * Expansion ($name, ${name}, $(name), ${name?v}, ${name:v},
+ * ${name?{v}:{w}}) happens when a value is read, as in Postfix.
+ *
+ * Errors: config_load() returns NULL and fills err with one line per
+ * problem, "FILE:LINE: message", and never half-loads. Warnings (unknown
+ * parameter, "did you mean") go through log_warn() with file and line.
+ */
+#ifndef OUTPOST_CONFIG_CONFIG_H
+#define OUTPOST_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/buf.h"
+#include "lib/str.h"
+
+#define CONFIG_DEFAULT_DIR "/etc/outpost"
+
+enum param_type {
+	PARAM_STR,	/* free text */
+	PARAM_BOOL,	/* yes / no */
+	PARAM_INT,	/* decimal integer */
+	PARAM_TIME,	/* integer with unit s m h d w (default unit per param) */
+	PARAM_SIZE,	/* byte count */
+	PARAM_LIST,	/* comma/space separated, "{ … }" groups kept whole */
+};
+
+struct param_def {
+	const char *name;
+	enum param_type type;
+	const char *def;	/* default; may reference $other_params */
+	long min;		/* bounds for INT/TIME/SIZE; min > max = none */
+	long max;
+	char unit;		/* TIME: default unit ('s', 'm', 'h', 'd', 'w') */
+	const char *doc;	/* one line, our own words */
+};
+
+/* One master.cf service line, with its "-o" overrides. */
+struct master_service {
+	char *name;		/* "smtp", "127.0.0.1:2525", "submission", … */
+	char *type;		/* inet, unix, unix-dgram, fifo, pass */
+	int private_;		/* y/n as 1/0; '-' gives the Postfix default */
+	int unpriv;
+	int chroot;
+	long wakeup;		/* seconds, 0 = none */
+	long maxproc;		/* 0 = no limit; '-' = default_process_limit */
+	char *command;		/* first word of the command: "smtpd", "local" */
+	struct strv args;	/* the remaining words, "-o" pairs removed */
+	struct strv opt_names;	/* "-o name=value": names … */
+	struct strv opt_values;	/* … and raw (unexpanded) values */
+	char *file;		/* where it was defined */
+	int line;
+};
+
+struct config;
+
+struct config *config_load(const char *config_dir, struct buf *err);
+struct config *config_load_files(const char *main_cf, const char *master_cf,
+				 struct buf *err);
+struct config *config_for_service(const struct config *base,
+				  const char *service_name, struct buf *err);
+void config_free(struct config **cfp);
+
+const char *config_dir(const struct config *cf);
+const char *config_str(struct config *cf, const char *name);
+bool config_bool(struct config *cf, const char *name);
+long config_int(struct config *cf, const char *name);
+long config_time(struct config *cf, const char *name);
+long config_size(struct config *cf, const char *name);
+void config_list(struct config *cf, const char *name, struct strv *out);
+bool config_is_set(const struct config *cf, const char *name);
+int config_set(struct config *cf, const char *name, const char *value,
+	       struct buf *err);
+
+const struct master_service *config_services(const struct config *cf, size_t *n);
+const struct master_service *config_service(const struct config *cf,
+					    const char *name);
+
+const struct param_def *param_lookup(const char *name);
+char *config_path(struct config *cf, const char *value);
+
+#endif

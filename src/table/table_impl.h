@@ -1,0 +1,65 @@
+/*
+ * table_impl - what a table type provides: one struct table_ops per type,
+ * one line in table_registry.c. Only table/ files include this header.
+ *
+ * A new type touches table_foo.c, table_foo_test.c and one registry line.
+ */
+#ifndef OUTPOST_TABLE_TABLE_IMPL_H
+#define OUTPOST_TABLE_TABLE_IMPL_H
+
+#include <sys/types.h>
+#include <time.h>
+
+#include "lib/buf.h"
+#include "table/table.h"
+
+struct table;
+
+/* Entries as read from a source file, for builders and `outpost map`. */
+struct table_source_opts {
+	bool fold;		/* lower-case keys */
+	bool replace_dups;	/* -r: last duplicate wins (else first, with a warning) */
+	bool quiet_dups;	/* -w: no warning for duplicates */
+	bool alias_format;	/* aliases(5): "key: value", key NUL-terminated (-N) */
+};
+
+typedef int (*table_entry_fn)(const char *key, const char *value, void *ctx);
+
+struct table_ops {
+	const char *type;	/* "texthash" */
+	unsigned props;		/* TABLE_P_FIXED or TABLE_P_PATTERN */
+	/* open name; spec-level flags in t->flags; fill err and return -1 on error */
+	int (*open)(struct table *t, const char *name, struct buf *err);
+	enum table_status (*lookup)(struct table *t, const char *key, struct buf *value);
+	void (*close)(struct table *t);
+	/* optional: non-zero when the backing file changed and a reopen is due */
+	int (*stale)(struct table *t);
+	/* optional (indexed types): build name.suffix from the source file name */
+	int (*build)(const char *name, const struct table_source_opts *o, struct buf *err);
+	/* optional: every entry (outpost map -s) */
+	int (*iterate)(struct table *t, table_entry_fn fn, void *ctx);
+	/* optional: incremental updates (outpost map -i / -d) */
+	int (*update)(struct table *t, const char *key, const char *value, struct buf *err);
+	int (*remove)(struct table *t, const char *key, struct buf *err);
+};
+
+struct table {
+	const struct table_ops *ops;
+	char *spec;		/* "texthash:/etc/outpost/virtual" as opened */
+	char *name;		/* the part after "type:" */
+	unsigned flags;		/* TABLE_F_* given to table_open */
+	unsigned props;		/* TABLE_P_*: union/pipe copy their first member's */
+	void *priv;		/* the type's own state */
+	struct buf errmsg;	/* reason of the last TABLE_TEMPFAIL */
+	time_t checked;		/* last staleness check (at most once a second) */
+};
+
+const struct table_ops *table_type_find(const char *type);
+void table_set_error(struct table *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* The source-file reader shared by texthash, lmdb, cdb builders and aliases. */
+int table_source_read(const char *path, const struct table_source_opts *o,
+		      table_entry_fn fn, void *ctx, struct buf *err);
+
+#endif
