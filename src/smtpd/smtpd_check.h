@@ -1,0 +1,120 @@
+/*
+ * smtpd_check - Postfix's restriction lists (smtpd_*_restrictions) as a
+ * library over a transaction's facts, separate from the network code, so
+ * `outpost explain` and tests replay a transaction through the same code.
+ *
+ * The engine is asynchronous: a policy service, a DNS lookup or a network
+ * table may take time, so a check completes through a callback. The
+ * callback may run before smtpd_check_run() returns (all-local lookups);
+ * callers must allow for that. smtpd_check_cancel() guarantees the callback
+ * never runs afterwards (client went away).
+ *
+ * Bad configuration (unknown restriction, bad table) is reported by
+ * smtpd_checks_new() with the parameter name; at run time a table or
+ * policy failure becomes a 4xx verdict ("451 4.3.5 Server configuration
+ * error"), never a silent permit.
+ */
+#ifndef OUTPOST_SMTPD_SMTPD_CHECK_H
+#define OUTPOST_SMTPD_SMTPD_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/config.h"
+#include "lib/buf.h"
+#include "lib/str.h"
+
+struct event_base;
+
+enum smtpd_stage {
+	SMTPD_STAGE_CONNECT,	/* smtpd_client_restrictions (unless delayed) */
+	SMTPD_STAGE_HELO,	/* smtpd_helo_restrictions (unless delayed) */
+	SMTPD_STAGE_MAIL,	/* smtpd_sender_restrictions (unless delayed) */
+	SMTPD_STAGE_RCPT,	/* (delayed lists), relay, recipient */
+	SMTPD_STAGE_DATA,	/* smtpd_data_restrictions */
+	SMTPD_STAGE_END_OF_DATA,	/* smtpd_end_of_data_restrictions */
+	SMTPD_STAGE_ETRN,
+	SMTPD_STAGE_VRFY,
+};
+
+/* Everything the restrictions may look at. Strings may be NULL. */
+struct smtpd_facts {
+	const char *client_addr;	/* "192.0.2.1", "2001:db8::1" */
+	const char *client_name;	/* verified name or "unknown" */
+	const char *reverse_name;	/* PTR name or "unknown" */
+	int client_port;
+	const char *server_addr;
+	int server_port;
+	const char *helo;
+	const char *protocol;		/* "SMTP" / "ESMTP" */
+	bool tls;
+	const char *tls_protocol;
+	const char *tls_cipher;
+	int tls_bits;
+	const char *ccert_subject;
+	const char *ccert_issuer;
+	const char *ccert_fingerprint;
+	const char *ccert_pubkey_fingerprint;
+	bool ccert_verified;
+	const char *sasl_method;
+	const char *sasl_username;
+	const char *sasl_sender;	/* MAIL FROM AUTH= */
+	const char *sender;		/* NULL before MAIL; "" = null sender */
+	const char *recipient;		/* current RCPT (RCPT stage) */
+	size_t recipient_count;
+	long size;			/* MAIL SIZE=, or actual at END-OF-DATA */
+	const char *queue_id;
+	const char *instance;		/* per-message id for policy servers */
+	const char *service;		/* master.cf service name */
+	const char *etrn_domain;
+	bool pipelining_violation;	/* client sent ahead without PIPELINING */
+	const char *stress;		/* "yes" under stress, else NULL */
+};
+
+enum smtpd_decision {
+	SMTPD_OK,		/* go on (list ended, or permit) */
+	SMTPD_REJECT,		/* 5xx: reply in verdict.reply */
+	SMTPD_DEFER,		/* 4xx: reply in verdict.reply */
+	SMTPD_DISCONNECT,	/* 421/521: reply, then close */
+};
+
+/* Result of one stage, with access(5) side effects to apply to the message. */
+struct smtpd_verdict {
+	enum smtpd_decision decision;
+	struct buf reply;	/* full reply "554 5.7.1 <x@y>: Relay access denied" */
+	struct buf log;		/* what to log after "NOQUEUE: reject: RCPT from …: " */
+	/* side effects collected while evaluating (cleanup.h actions) */
+	struct strv prepend;	/* PREPEND headers */
+	struct strv bcc;
+	struct buf hold;	/* HOLD reason, "" if not held; set => hold */
+	bool hold_set;
+	bool discard;
+	struct buf filter;	/* FILTER transport:nexthop */
+	struct buf redirect;	/* REDIRECT address */
+	struct strv warnings;	/* WARN/INFO texts, and reject_warning lines */
+};
+
+struct smtpd_checks;
+struct smtpd_check_run;
+
+typedef void (*smtpd_check_done_fn)(void *ctx, struct smtpd_verdict *v);
+
+struct smtpd_checks *smtpd_checks_new(struct config *cf, struct event_base *base,
+				      struct buf *err);
+void smtpd_checks_free(struct smtpd_checks **cp);
+
+/* Per-session state (DEFER_IF_PERMIT memory, policy instance, counters). */
+struct smtpd_check_session *smtpd_check_session_new(struct smtpd_checks *c);
+void smtpd_check_session_free(struct smtpd_check_session **sp);
+void smtpd_check_session_reset(struct smtpd_check_session *s);	/* RSET / new MAIL */
+
+struct smtpd_check_run *smtpd_check_run(struct smtpd_check_session *s,
+					enum smtpd_stage stage,
+					const struct smtpd_facts *f,
+					smtpd_check_done_fn done, void *ctx);
+void smtpd_check_cancel(struct smtpd_check_run **rp);
+
+void smtpd_verdict_init(struct smtpd_verdict *v);
+void smtpd_verdict_free(struct smtpd_verdict *v);
+
+#endif
