@@ -7,6 +7,7 @@
 #ifndef OUTPOST_TABLE_TABLE_IMPL_H
 #define OUTPOST_TABLE_TABLE_IMPL_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -21,8 +22,16 @@ struct table_source_opts {
 	bool replace_dups;	/* -r: last duplicate wins (else first, with a warning) */
 	bool quiet_dups;	/* -w: no warning for duplicates */
 	bool alias_format;	/* aliases(5): "key: value", key NUL-terminated (-N) */
+	bool strict;		/* a malformed line is an error (else warned and skipped, as postmap) */
 };
 
+/*
+ * The reader calls fn once per entry. fn returns 0 when stored,
+ * TABLE_ENTRY_DUP when the key was already present (the reader then warns
+ * "FILE, line N: duplicate entry" unless quiet_dups; fn itself applies
+ * replace_dups), or -1 to stop reading (the reader reports FILE, line N).
+ */
+#define TABLE_ENTRY_DUP 1
 typedef int (*table_entry_fn)(const char *key, const char *value, void *ctx);
 
 struct table_ops {
@@ -52,7 +61,19 @@ struct table {
 	void *priv;		/* the type's own state */
 	struct buf errmsg;	/* reason of the last TABLE_TEMPFAIL */
 	time_t checked;		/* last staleness check (at most once a second) */
+	struct buf fold;	/* scratch: the lower-cased key (a table is single-threaded) */
 };
+
+/* A file's identity, for stale(): inode, size and modification time. */
+struct table_stamp {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+};
+
+int table_stamp_get(const char *path, struct table_stamp *st);
+bool table_stamp_changed(const char *path, struct table_stamp *st);
 
 const struct table_ops *table_type_find(const char *type);
 void table_set_error(struct table *t, const char *fmt, ...)

@@ -1,0 +1,301 @@
+/*
+ * table - open "type:name" tables, look keys up, search table lists.
+ *
+ * Public: table_open, table_lookup, table_error, table_props, table_spec,
+ * table_close, table_list_open, table_list_lookup, table_list_error,
+ * table_list_count, table_list_member, table_list_close; for table types:
+ * table_set_error, table_stamp_get, table_stamp_changed.
+ *
+ * Rules kept here, once for every type: keys of fixed-string tables are
+ * folded to lower case unless TABLE_F_NOFOLD; an empty result is a
+ * configuration error reported as TABLE_TEMPFAIL; a table whose backing
+ * file changed is reopened before the next lookup (checked at most once a
+ * second), and a failed reopen keeps the old contents with a warning.
+ *
+ * Bad input: open errors fill err ("type:name: reason") and return NULL;
+ * lookup errors return TABLE_TEMPFAIL with the reason in table_error().
+ */
+#include "table/table.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "lib/str.h"
+#include "table/table_impl.h"
+
+struct table_list {
+	struct table **v;
+	size_t n;
+	struct buf err;
+};
+
+/* table_open - parse "type:name", find the type, let it open name */
+struct table *table_open(const char *spec, unsigned flags, struct buf *err)
+{
+	const char *colon = strchr(spec, ':');
+	const struct table_ops *ops;
+	struct table *t;
+	char *type;
+
+	buf_reset(err);
+	if (colon == NULL || colon == spec || colon[1] == '\0') {
+		buf_printf(err, "expecting \"type:name\" form instead of \"%s\"", spec);
+		return NULL;
+	}
+	type = xstrndup(spec, (size_t)(colon - spec));
+	ops = table_type_find(type);
+	if (ops == NULL) {
+		buf_printf(err, "unsupported table type: %s", type);
+		free(type);
+		return NULL;
+	}
+	free(type);
+	t = xcalloc(1, sizeof(*t));
+	t->ops = ops;
+	t->spec = xstrdup(spec);
+	t->name = xstrdup(colon + 1);
+	t->flags = flags;
+	t->props = ops->props;
+	t->checked = time(NULL);
+	if (ops->open(t, t->name, err) < 0) {
+		if (err->len == 0)
+			buf_printf(err, "%s: cannot open table", spec);
+		free(t->spec);
+		free(t->name);
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* table_refresh - reopen a table whose backing file changed */
+static void table_refresh(struct table *t)
+{
+	struct table fresh;
+	struct buf err = BUF_INIT;
+	time_t now;
+
+	if (t->ops->stale == NULL)
+		return;
+	now = time(NULL);
+	if (now == t->checked)
+		return;
+	t->checked = now;
+	if (!t->ops->stale(t))
+		return;
+	memset(&fresh, 0, sizeof(fresh));
+	fresh.ops = t->ops;
+	fresh.spec = t->spec;
+	fresh.name = t->name;
+	fresh.flags = t->flags;
+	fresh.props = t->ops->props;
+	if (t->ops->open(&fresh, t->name, &err) < 0) {
+		log_warn("%s: the file changed but cannot be reloaded: %s; keeping the previous contents",
+			 t->spec, buf_cstr(&err));
+	} else {
+		t->ops->close(t);
+		t->priv = fresh.priv;
+		t->props = fresh.props;
+		log_info("%s: reloaded after a change", t->spec);
+	}
+	buf_free(&fresh.errmsg);
+	buf_free(&fresh.fold);
+	buf_free(&err);
+}
+
+/* table_lookup - one key, three outcomes; the value is never "" on FOUND */
+enum table_status table_lookup(struct table *t, const char *key, struct buf *value)
+{
+	const char *query = key;
+	enum table_status st;
+
+	buf_reset(value);
+	buf_reset(&t->errmsg);
+	table_refresh(t);
+	if ((t->props & TABLE_P_FIXED) && !(t->flags & TABLE_F_NOFOLD)) {
+		buf_reset(&t->fold);
+		buf_puts(&t->fold, key);
+		if (t->fold.data)
+			str_lower(t->fold.data);
+		query = buf_cstr(&t->fold);
+	}
+	st = t->ops->lookup(t, query, value);
+	if (st == TABLE_TEMPFAIL && t->errmsg.len == 0)
+		table_set_error(t, "table %s: lookup error", t->spec);
+	if (st == TABLE_FOUND && value->len == 0) {
+		table_set_error(t, "table %s: key %s: empty string result is not allowed",
+				t->spec, key);
+		st = TABLE_TEMPFAIL;
+	}
+	if (st != TABLE_FOUND)
+		buf_reset(value);
+	return st;
+}
+
+/* table_set_error - record why the last lookup failed */
+void table_set_error(struct table *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	buf_reset(&t->errmsg);
+	va_start(ap, fmt);
+	buf_vprintf(&t->errmsg, fmt, ap);
+	va_end(ap);
+}
+
+/* table_error - why the last lookup returned TABLE_TEMPFAIL */
+const char *table_error(const struct table *t)
+{
+	return buf_cstr(&t->errmsg);
+}
+
+/* table_props - TABLE_P_FIXED or TABLE_P_PATTERN */
+unsigned table_props(const struct table *t)
+{
+	return t->props;
+}
+
+/* table_spec - "type:name" as opened */
+const char *table_spec(const struct table *t)
+{
+	return t->spec;
+}
+
+/* table_close - release a table and clear the caller's pointer */
+void table_close(struct table **tp)
+{
+	struct table *t = *tp;
+
+	if (t == NULL)
+		return;
+	t->ops->close(t);
+	buf_free(&t->errmsg);
+	buf_free(&t->fold);
+	free(t->spec);
+	free(t->name);
+	free(t);
+	*tp = NULL;
+}
+
+/* table_stamp_get - remember a file's identity; -1 (zeroed stamp) if absent */
+int table_stamp_get(const char *path, struct table_stamp *st)
+{
+	struct stat sb;
+
+	memset(st, 0, sizeof(*st));
+	if (stat(path, &sb) < 0)
+		return -1;
+	st->dev = sb.st_dev;
+	st->ino = sb.st_ino;
+	st->size = sb.st_size;
+	st->mtime = sb.st_mtim;
+	return 0;
+}
+
+/* table_stamp_changed - true once per change of the file (updates st) */
+bool table_stamp_changed(const char *path, struct table_stamp *st)
+{
+	struct table_stamp now;
+
+	table_stamp_get(path, &now);
+	if (now.dev == st->dev && now.ino == st->ino && now.size == st->size &&
+	    now.mtime.tv_sec == st->mtime.tv_sec && now.mtime.tv_nsec == st->mtime.tv_nsec)
+		return false;
+	*st = now;
+	return true;
+}
+
+/* table_list_open - open every "type:name" of a parameter value */
+struct table_list *table_list_open(const char *value, unsigned flags, struct buf *err)
+{
+	struct strv sv = STRV_INIT;
+	struct table_list *l;
+	const char *serr;
+
+	buf_reset(err);
+	if (str_split(value, STR_SEP_LIST, &sv, &serr) < 0) {
+		buf_printf(err, "table list \"%s\": %s", value, serr);
+		strv_free(&sv);
+		return NULL;
+	}
+	l = xcalloc(1, sizeof(*l));
+	l->v = xcalloc(sv.n ? sv.n : 1, sizeof(*l->v));
+	for (size_t i = 0; i < sv.n; i++) {
+		l->v[i] = table_open(sv.v[i], flags, err);
+		if (l->v[i] == NULL) {
+			table_list_close(&l);
+			break;
+		}
+		l->n++;
+	}
+	strv_free(&sv);
+	return l;
+}
+
+/*
+ * table_list_lookup - first table that has the key wins; a partial key
+ * skips pattern tables; a lookup error stops the search and is returned.
+ */
+enum table_status table_list_lookup(struct table_list *l, const char *key, bool partial_key,
+				    struct buf *value, const struct table **answered)
+{
+	buf_reset(&l->err);
+	if (answered)
+		*answered = NULL;
+	for (size_t i = 0; i < l->n; i++) {
+		struct table *t = l->v[i];
+		enum table_status st;
+
+		if (partial_key && !(t->props & TABLE_P_FIXED))
+			continue;
+		st = table_lookup(t, key, value);
+		if (st == TABLE_NOTFOUND)
+			continue;
+		if (answered)
+			*answered = t;
+		if (st == TABLE_TEMPFAIL)
+			buf_set(&l->err, table_error(t));
+		return st;
+	}
+	buf_reset(value);
+	return TABLE_NOTFOUND;
+}
+
+/* table_list_error - why the last list lookup returned TABLE_TEMPFAIL */
+const char *table_list_error(const struct table_list *l)
+{
+	return buf_cstr(&l->err);
+}
+
+/* table_list_count - how many tables the list holds */
+size_t table_list_count(const struct table_list *l)
+{
+	return l->n;
+}
+
+/* table_list_member - the i-th table (0-based), in list order */
+struct table *table_list_member(const struct table_list *l, size_t i)
+{
+	return i < l->n ? l->v[i] : NULL;
+}
+
+/* table_list_close - close every member and clear the caller's pointer */
+void table_list_close(struct table_list **lp)
+{
+	struct table_list *l = *lp;
+
+	if (l == NULL)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		table_close(&l->v[i]);
+	free(l->v);
+	buf_free(&l->err);
+	free(l);
+	*lp = NULL;
+}

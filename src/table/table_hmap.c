@@ -1,0 +1,148 @@
+/*
+ * table_hmap - in-memory string map (see table_hmap.h).
+ *
+ * Public: table_hmap_init, table_hmap_free, table_hmap_put, table_hmap_get,
+ * table_hmap_key, table_hmap_value. Replacing a value appends a new
+ * record to the arena; sources rarely repeat keys, so the waste is small.
+ * More than 2^32-1 entries is a panic (a bug or a hostile source).
+ */
+#include "table/table_hmap.h"
+
+#include <string.h>
+
+#include "lib/log.h"
+#include "lib/mem.h"
+
+/* hmap_hash - FNV-1a, then a final mix so the low bits spread well */
+static uint64_t hmap_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h;
+}
+
+/* table_hmap_init - an empty map */
+void table_hmap_init(struct table_hmap *h)
+{
+	memset(h, 0, sizeof(*h));
+}
+
+/* table_hmap_free - release everything */
+void table_hmap_free(struct table_hmap *h)
+{
+	free(h->ents);
+	free(h->slots);
+	free(h->arena);
+	table_hmap_init(h);
+}
+
+/* hmap_grow - double the slot array and re-place every entry */
+static void hmap_grow(struct table_hmap *h)
+{
+	size_t nslots = h->mask ? (h->mask + 1) * 2 : 64;
+
+	free(h->slots);
+	h->slots = xcalloc(nslots, sizeof(*h->slots));
+	h->mask = nslots - 1;
+	for (size_t i = 0; i < h->n; i++) {
+		size_t j = h->ents[i].hash & h->mask;
+
+		while (h->slots[j])
+			j = (j + 1) & h->mask;
+		h->slots[j] = (uint32_t)(i + 1);
+	}
+}
+
+/* hmap_find - the slot holding key, or the empty slot where it belongs */
+static size_t hmap_find(const struct table_hmap *h, const char *key, uint64_t hash)
+{
+	size_t j = hash & h->mask;
+
+	while (h->slots[j]) {
+		const struct table_hmap_ent *e = &h->ents[h->slots[j] - 1];
+
+		if (e->hash == hash && strcmp(h->arena + e->off, key) == 0)
+			break;
+		j = (j + 1) & h->mask;
+	}
+	return j;
+}
+
+/* hmap_store - append "key\0value\0" to the arena, return its offset */
+static size_t hmap_store(struct table_hmap *h, const char *key, const char *value)
+{
+	size_t kl = strlen(key) + 1, vl = strlen(value) + 1, off = h->arena_len;
+
+	if (h->arena_len + kl + vl > h->arena_cap) {
+		size_t cap = h->arena_cap ? h->arena_cap : 4096;
+
+		while (cap < h->arena_len + kl + vl)
+			cap *= 2;
+		h->arena = xreallocarray(h->arena, cap, 1);
+		h->arena_cap = cap;
+	}
+	memcpy(h->arena + off, key, kl);
+	memcpy(h->arena + off + kl, value, vl);
+	h->arena_len += kl + vl;
+	return off;
+}
+
+/* table_hmap_put - 0 when added, 1 when present (value replaced if asked) */
+int table_hmap_put(struct table_hmap *h, const char *key, const char *value, bool replace)
+{
+	uint64_t hash = hmap_hash(key);
+	size_t j;
+
+	if ((h->n + 1) * 4 > (h->mask + 1) * 3 || h->mask == 0)
+		hmap_grow(h);
+	j = hmap_find(h, key, hash);
+	if (h->slots[j]) {
+		if (replace)
+			h->ents[h->slots[j] - 1].off = hmap_store(h, key, value);
+		return 1;
+	}
+	if (h->n >= UINT32_MAX - 1)
+		log_panic("table_hmap_put: too many entries");
+	if (h->n == h->ents_cap) {
+		h->ents_cap = h->ents_cap ? h->ents_cap * 2 : 64;
+		h->ents = xreallocarray(h->ents, h->ents_cap, sizeof(*h->ents));
+	}
+	h->ents[h->n].off = hmap_store(h, key, value);
+	h->ents[h->n].hash = hash;
+	h->slots[j] = (uint32_t)++h->n;
+	return 0;
+}
+
+/* table_hmap_get - the value stored under key, or NULL */
+const char *table_hmap_get(const struct table_hmap *h, const char *key)
+{
+	uint64_t hash;
+	size_t j;
+
+	if (h->n == 0)
+		return NULL;
+	hash = hmap_hash(key);
+	j = hmap_find(h, key, hash);
+	if (h->slots[j] == 0)
+		return NULL;
+	return table_hmap_value(h, h->slots[j] - 1);
+}
+
+/* table_hmap_key - the key of the i-th entry */
+const char *table_hmap_key(const struct table_hmap *h, size_t i)
+{
+	return h->arena + h->ents[i].off;
+}
+
+/* table_hmap_value - the value of the i-th entry */
+const char *table_hmap_value(const struct table_hmap *h, size_t i)
+{
+	const char *k = h->arena + h->ents[i].off;
+
+	return k + strlen(k) + 1;
+}

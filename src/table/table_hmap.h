@@ -1,0 +1,37 @@
+/*
+ * table_hmap - an in-memory string map for the tables that read their
+ * whole source (texthash, inline): open addressing over one arena of
+ * "key\0value\0" records, so a million entries cost two allocations that
+ * grow by doubling, and a lookup costs one hash and a probe or two.
+ * Internal to src/table.
+ */
+#ifndef OUTPOST_TABLE_TABLE_HMAP_H
+#define OUTPOST_TABLE_TABLE_HMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct table_hmap_ent {
+	size_t off;	/* key at arena + off, value after its NUL */
+	uint64_t hash;
+};
+
+struct table_hmap {
+	struct table_hmap_ent *ents;	/* in insertion order */
+	size_t n, ents_cap;
+	uint32_t *slots;		/* entry index + 1; 0 = empty */
+	size_t mask;			/* slot count - 1 */
+	char *arena;
+	size_t arena_len, arena_cap;
+};
+
+void table_hmap_init(struct table_hmap *h);
+void table_hmap_free(struct table_hmap *h);
+int table_hmap_put(struct table_hmap *h, const char *key, const char *value, bool replace);
+const char *table_hmap_get(const struct table_hmap *h, const char *key);
+/* table_hmap_key/value - the i-th entry, in insertion order */
+const char *table_hmap_key(const struct table_hmap *h, size_t i);
+const char *table_hmap_value(const struct table_hmap *h, size_t i);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * table_registry - which "type" in "type:name" is served by which
+ * struct table_ops. One line per type in each of the two lists below:
+ * declare the ops, then name them. Aliases (hash, btree, dbm served by
+ *
+ * Public: table_type_find. Bad input: an unknown type returns NULL and
+ * table_open reports "unsupported table type".
+ */
+#include <string.h>
+
+#include "table/table_impl.h"
+
+extern const struct table_ops table_texthash_ops;
+extern const struct table_ops table_inline_ops;
+extern const struct table_ops table_static_ops;
+extern const struct table_ops table_fail_ops;
+
+static const struct {
+	const char *type;
+	const struct table_ops *ops;
+} table_types[] = {
+	{ "texthash", &table_texthash_ops },
+	{ "inline", &table_inline_ops },
+	{ "static", &table_static_ops },
+	{ "fail", &table_fail_ops },
+};
+
+/* table_type_find - the ops serving a type name, or NULL */
+const struct table_ops *table_type_find(const char *type)
+{
+	for (size_t i = 0; i < sizeof(table_types) / sizeof(table_types[0]); i++)
+		if (strcmp(table_types[i].type, type) == 0)
+			return table_types[i].ops;
+	return NULL;
+}
