@@ -61,6 +61,12 @@ struct master_service {
 	struct strv opt_values;	/* … and raw (unexpanded) values */
 	char *file;		/* where it was defined */
 	int line;
+	/* As written, for `outpost conf -M/-F` (fields[0..6]: service, type,
+	 * private, unpriv, chroot, wakeup, maxproc, with "-" kept), and the
+	 * command words in order with "-o" pairs normalized to "-o", "n=v". */
+	char *fields[7];
+	struct strv words;
+	bool wakeup_if_used;	/* "60?": wake only a service that was used */
 };
 
 struct config;
@@ -89,5 +95,43 @@ const struct master_service *config_service(const struct config *cf,
 
 const struct param_def *param_lookup(const char *name);
 char *config_path(struct config *cf, const char *value);
+
+/* The registry, sorted by name (for `outpost conf -d` and docs). */
+const struct param_def *const *params_all(size_t *n);
+
+/* The value before $expansion (for parameters a daemon expands itself,
+ * such as forward_path with $home); NULL when neither set nor registered. */
+const char *config_raw(struct config *cf, const char *name);
+
+/* The configuration one master.cf service sees: its -o overrides on top. */
+struct config *config_for_master_service(const struct config *base,
+					 const struct master_service *svc,
+					 struct buf *err);
+/* The service this configuration was made for, or NULL for main.cf. */
+const struct master_service *config_this_service(const struct config *cf);
+
+/* Where a main.cf setting was made: its file and line (0 when not set). */
+struct config_setting {
+	const char *name;
+	const char *value;	/* raw, as written */
+	const char *file;
+	int line;
+	int last_line;
+};
+/* Every main.cf setting in file order (a name set twice appears twice). */
+const struct config_setting *config_settings(const struct config *cf, size_t *n);
+const char *config_main_path(const struct config *cf);
+const char *config_master_path(const struct config *cf);
+
+/* Lints: unknown parameters with "did you mean", settings of the other
+ * side (smtp_ for smtpd_). One line per finding, "FILE, line N: …".
+ * Returns the number of unknown-parameter findings. */
+int config_lint(struct config *cf, struct strv *out);
+int config_lint_hints(struct config *cf, struct strv *out);
+
+/* Apply maillog_file / syslog_name to lib/log (syslog LOG_MAIL when
+ * maillog_file is empty). Returns -1 with err when the file cannot be
+ * opened. */
+int config_apply_logging(struct config *cf, const char *process, struct buf *err);
 
 #endif
