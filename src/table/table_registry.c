@@ -2,6 +2,7 @@
  * table_registry - which "type" in "type:name" is served by which
  * struct table_ops. One line per type in each of the two lists below:
  * declare the ops, then name them. Aliases (hash, btree, dbm served by
+ * the lmdb code) are extra rows that point at the same ops.
  *
  * Public: table_type_find. Bad input: an unknown type returns NULL and
  * table_open reports "unsupported table type".
@@ -14,6 +15,8 @@ extern const struct table_ops table_texthash_ops;
 extern const struct table_ops table_inline_ops;
 extern const struct table_ops table_static_ops;
 extern const struct table_ops table_fail_ops;
+extern const struct table_ops table_lmdb_ops, table_hash_ops, table_btree_ops, table_dbm_ops;
+extern const struct table_ops table_cdb_ops;
 
 static const struct {
 	const char *type;
@@ -23,6 +26,8 @@ static const struct {
 	{ "inline", &table_inline_ops },
 	{ "static", &table_static_ops },
 	{ "fail", &table_fail_ops },
+	{ "lmdb", &table_lmdb_ops }, { "hash", &table_hash_ops }, { "btree", &table_btree_ops }, { "dbm", &table_dbm_ops },
+	{ "cdb", &table_cdb_ops },
 };
 
 /* table_type_find - the ops serving a type name, or NULL */

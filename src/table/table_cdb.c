@@ -1,0 +1,242 @@
+/*
+ * table_cdb - constant databases (tinycdb): type cdb, index file NAME.cdb.
+ *
+ * Public: table_cdb_ops.
+ *
+ * A cdb file is written once and never changed: `outpost map cdb:NAME`
+ * writes a copy beside NAME.cdb and renames it into place; incremental
+ * updates (-i, -d) are refused, as in Postfix. Lookups read straight from
+ * the mapped file (no allocation per lookup). Keys and values are written
+ * without a trailing NUL (postmap's default for cdb) unless -N; lookups
+ * accept both forms. Unlike postmap, -s can list a cdb table.
+ * Bad input: a missing or corrupt file is "open database NAME.cdb: reason";
+ * read errors during lookups are temporary failures.
+ */
+#include <cdb.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "table/table_impl.h"
+#include "table/table_index.h"
+
+#define CDB_SUFFIX ".cdb"
+
+struct cdb_table {
+	struct cdb cdb;
+	int fd;
+	bool mapped;		/* cdb_init succeeded */
+	struct buf path;	/* NAME.cdb */
+	struct table_stamp stamp;
+	int nul;		/* -1 unknown, 1 keys end in NUL, 0 they do not */
+};
+
+/* cdb_table_open - map NAME.cdb read-only */
+static int cdb_table_open_any(struct table *t, const char *name, struct buf *err)
+{
+	struct cdb_table *p = xcalloc(1, sizeof(*p));
+
+	t->priv = p;
+	p->fd = -1;
+	p->nul = -1;
+	table_index_path(&p->path, name, CDB_SUFFIX);
+	if (t->flags & TABLE_F_WRITE) {
+		buf_printf(err, "cdb:%s: a cdb table cannot be updated in place; "
+				"edit %s and rebuild it", name, name);
+		return -1;
+	}
+	p->fd = open(buf_cstr(&p->path), O_RDONLY | O_CLOEXEC);
+	if (p->fd < 0 || table_stamp_get(buf_cstr(&p->path), &p->stamp) != 0) {
+		buf_printf(err, "open database %s: %s", buf_cstr(&p->path), strerror(errno));
+		return -1;
+	}
+	if (cdb_init(&p->cdb, p->fd) != 0) {
+		buf_printf(err, "open database %s: %s", buf_cstr(&p->path),
+			   errno ? strerror(errno) : "not a cdb file");
+		return -1;
+	}
+	p->mapped = true;
+	table_index_warn_older(buf_cstr(&p->path), name);
+	return 0;
+}
+
+static void cdb_table_close(struct table *t);
+
+/* cdb_table_open - as cdb_table_open_any; on failure nothing is left allocated */
+static int cdb_table_open(struct table *t, const char *name, struct buf *err)
+{
+	if (cdb_table_open_any(t, name, err) == 0)
+		return 0;
+	cdb_table_close(t);
+	return -1;
+}
+
+/* cdb_probe - 1 found, 0 not, -1 error; with or without the NUL */
+static int cdb_probe(struct cdb_table *p, const char *key, size_t len, bool nul)
+{
+	return cdb_find(&p->cdb, key, (unsigned)(len + (nul ? 1 : 0)));
+}
+
+/*
+ * cdb_table_lookup - both NUL conventions until one answers, then that one.
+ * The key arrives folded (table_lookup); the value points into the map.
+ */
+static enum table_status cdb_table_lookup(struct table *t, const char *key, struct buf *value)
+{
+	struct cdb_table *p = t->priv;
+	size_t len = strlen(key);
+	const char *v;
+	unsigned vlen;
+	int rc = 0;
+
+	if (p->nul != 1 && (rc = cdb_probe(p, key, len, false)) > 0)
+		p->nul = 0;
+	if (rc == 0 && p->nul != 0 && (rc = cdb_probe(p, key, len, true)) > 0)
+		p->nul = 1;
+	if (rc == 0)
+		return TABLE_NOTFOUND;
+	vlen = cdb_datalen(&p->cdb);
+	if (rc < 0 || (v = cdb_get(&p->cdb, vlen, cdb_datapos(&p->cdb))) == NULL) {
+		table_set_error(t, "%s: read error", buf_cstr(&p->path));
+		return TABLE_TEMPFAIL;
+	}
+	if (vlen > 0 && v[vlen - 1] == '\0')
+		vlen--;
+	buf_reset(value);
+	buf_append(value, v, vlen);
+	return TABLE_FOUND;
+}
+
+/* cdb_table_close - unmap and forget */
+static void cdb_table_close(struct table *t)
+{
+	struct cdb_table *p = t->priv;
+
+	if (p == NULL)
+		return;
+	if (p->mapped)
+		cdb_free(&p->cdb);
+	if (p->fd >= 0)
+		close(p->fd);
+	buf_free(&p->path);
+	free(p);
+	t->priv = NULL;
+}
+
+/* cdb_table_stale - NAME.cdb was replaced since we mapped it */
+static int cdb_table_stale(struct table *t)
+{
+	struct cdb_table *p = t->priv;
+
+	return table_stamp_changed(buf_cstr(&p->path), &p->stamp);
+}
+
+/* cdb_table_iterate - every record in file order, trailing NULs removed */
+static int cdb_table_iterate(struct table *t, table_entry_fn fn, void *ctx)
+{
+	struct cdb_table *p = t->priv;
+	struct buf k = BUF_INIT, v = BUF_INIT;
+	unsigned pos;
+	int rc, ret = 0;
+
+	cdb_seqinit(&pos, &p->cdb);
+	while (ret == 0 && (rc = cdb_seqnext(&pos, &p->cdb)) > 0) {
+		const char *kp = cdb_get(&p->cdb, cdb_keylen(&p->cdb), cdb_keypos(&p->cdb));
+		const char *vp = cdb_get(&p->cdb, cdb_datalen(&p->cdb), cdb_datapos(&p->cdb));
+		unsigned kl = cdb_keylen(&p->cdb), vl = cdb_datalen(&p->cdb);
+
+		if (kp == NULL || vp == NULL) {
+			rc = -1;
+			break;
+		}
+		if (kl && kp[kl - 1] == '\0')
+			kl--;
+		if (vl && vp[vl - 1] == '\0')
+			vl--;
+		buf_reset(&k);
+		buf_reset(&v);
+		buf_append(&k, kp, kl);
+		buf_append(&v, vp, vl);
+		ret = fn(buf_cstr(&k), buf_cstr(&v), ctx);
+	}
+	buf_free(&k);
+	buf_free(&v);
+	if (ret == 0 && rc < 0) {
+		table_set_error(t, "%s: read error", buf_cstr(&p->path));
+		return -1;
+	}
+	return ret;
+}
+
+struct cdb_build {
+	struct cdb_make make;
+	const struct table_source_opts *o;
+	bool nul;
+	int failed;		/* errno of a write failure */
+};
+
+/* cdb_build_entry - one source entry; first duplicate wins unless -r */
+static int cdb_build_entry(const char *key, const char *value, void *ctx)
+{
+	struct cdb_build *b = ctx;
+	unsigned kl = (unsigned)strlen(key) + b->nul, vl = (unsigned)strlen(value) + b->nul;
+	int rc = cdb_make_put(&b->make, key, kl, value, vl,
+			      b->o->replace_dups ? CDB_PUT_REPLACE : CDB_PUT_INSERT);
+
+	if (rc < 0) {
+		b->failed = errno ? errno : EIO;
+		return -1;
+	}
+	return rc > 0 && !b->o->replace_dups ? TABLE_ENTRY_DUP : 0;
+}
+
+/* cdb_table_build - NAME.cdb from NAME, atomically */
+static int cdb_table_build(const char *name, const struct table_source_opts *o, struct buf *err)
+{
+	struct cdb_build b = { .o = o };
+	struct buf path = BUF_INIT, tmp = BUF_INIT;
+	int fd, lock, ret = -1;
+
+	b.nul = table_index_nul() == TABLE_NUL_YES;
+	table_index_path(&path, name, CDB_SUFFIX);
+	if ((lock = table_index_lock(name, err)) == -1)
+		goto out;
+	if ((fd = table_index_tempfile(buf_cstr(&path), &tmp, err)) < 0)
+		goto out;
+	cdb_make_start(&b.make, fd);
+	if (table_source_read(name, o, cdb_build_entry, &b, err) != 0) {
+		if (b.failed)
+			buf_printf(err, "write %s: %s", buf_cstr(&tmp), strerror(b.failed));
+		cdb_make_finish(&b.make);
+	} else if (cdb_make_finish(&b.make) != 0) {
+		buf_printf(err, "write %s: %s", buf_cstr(&tmp), strerror(errno));
+	} else {
+		ret = 0;
+	}
+	close(fd);
+	if (ret == 0)
+		ret = table_index_commit(buf_cstr(&tmp), buf_cstr(&path), err);
+	else
+		unlink(buf_cstr(&tmp));
+out:
+	if (lock >= 0)
+		close(lock);
+	buf_free(&path);
+	buf_free(&tmp);
+	return ret;
+}
+
+const struct table_ops table_cdb_ops = {
+	.type = "cdb",
+	.props = TABLE_P_FIXED,
+	.open = cdb_table_open,
+	.lookup = cdb_table_lookup,
+	.close = cdb_table_close,
+	.stale = cdb_table_stale,
+	.build = cdb_table_build,
+	.iterate = cdb_table_iterate,
+};
