@@ -1,0 +1,74 @@
+/*
+ * deliver - the delivery agents (src/deliver) and what they share.
+ *
+ * deliver_agents[] maps master.cf commands to agents: "smtp" and "lmtp"
+ * (the client), "local" (aliases, .forward, mailbox), "virtual" (virtual
+ * mailbox domains). error and discard are the queue module's. Each agent
+ * fills every recipient's result (delivery.h); none of them exits or
+ * aborts on bad mail: trouble becomes a deferral or a bounce with an
+ * enhanced status code that says why.
+ *
+ * The helpers below are shared by the agents: per-recipient results,
+ * reading the content range of the queue file, the headers prepended at
+ * delivery (Return-Path, X-Original-To, Delivered-To), and running a
+ * piece of delivery as another user (in a forked child when root).
+ *
+ * Public: deliver_agents[], deliver_agent_find, deliver_set, deliver_set_all,
+ * deliver_content_read, deliver_prepend_headers, deliver_loop_check,
+ * deliver_as_user, deliver_status_name, deliver_log_result.
+ */
+#ifndef OUTPOST_DELIVER_DELIVER_H
+#define OUTPOST_DELIVER_DELIVER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "lib/buf.h"
+#include "mail/delivery.h"
+
+extern const struct delivery_agent deliver_agents[];
+
+const struct delivery_agent *deliver_agent_find(const char *command);
+
+/* Record one recipient's outcome: status from dsn's class digit. */
+void deliver_set(struct delivery_rcpt *r, const char *dsn, const char *relay,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The same outcome for every recipient still pending. */
+void deliver_set_all(struct delivery *d, const char *dsn, const char *relay,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+const char *deliver_status_name(enum delivery_status st);
+
+/* Log "QUEUEID: to=<…>, [orig_to=<…>,] relay=…, delay=…, delays=…, dsn=…, status=…". */
+void deliver_log_result(const struct delivery *d, const struct delivery_rcpt *r);
+
+/* The whole content (LF line ends) into out; -1 with errno on I/O error. */
+int deliver_content_read(const struct delivery *d, struct buf *out);
+
+/* Return-Path, X-Original-To (when it differs), Delivered-To. */
+void deliver_prepend_headers(const struct delivery *d,
+			     const struct delivery_rcpt *r, bool delivered_to,
+			     struct buf *out);
+
+/* A Delivered-To: header in content that names addr (case-insensitive): a loop. */
+bool deliver_loop_check(const struct buf *content, const char *addr);
+
+/*
+ * Run fn(ctx, result) as uid/gid (with that user's supplementary groups
+ * when name is non-NULL). As root this happens in a forked child that
+ * changes identity and sends the result back through a pipe; otherwise it
+ * runs in this process (the caller's identity is already unprivileged).
+ * result is a small fixed record: status dsn and reply text.
+ */
+struct deliver_outcome {
+	char dsn[16];		/* "" = not set: treated as 4.3.0 */
+	char text[512];
+};
+typedef void (*deliver_as_fn)(void *ctx, struct deliver_outcome *out);
+void deliver_as_user(uid_t uid, gid_t gid, const char *name, deliver_as_fn fn,
+		     void *ctx, struct deliver_outcome *out);
+
+/* Fill an outcome like deliver_set. */
+void deliver_outcome_set(struct deliver_outcome *o, const char *dsn,
+			 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif
