@@ -114,7 +114,7 @@ static void only_file(const char *dir, char *out, size_t n)
 /* test_maildir_deliver - file appears in new/, tmp/ is empty, bytes are exact */
 static void test_maildir_deliver(void **state)
 {
-	char base[] = "/tmp/mailbox_test.XXXXXX", dir[512], path[1024], file[1200];
+	char base[] = "/tmp/mailbox_test.XXXXXX", dir[512], path[1024], file[2048];
 	struct buf h = BUF_INIT, c = BUF_INIT;
 	struct deliver_outcome o = { 0 };
 	char *got;
