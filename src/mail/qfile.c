@@ -161,7 +161,14 @@ struct qfile_writer *qfile_create(const char *queue_dir, const char *subdir, str
 	w->fd = w->dirfd = -1;
 	buf_printf(&tmp, "%s/%s", queue_dir, subdir);
 	w->dir = buf_steal(&tmp);
-	if ((w->dirfd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+	w->dirfd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (w->dirfd < 0 && errno == EACCES) {
+		/* maildrop is write-only for submitters: no fsync of the
+		 * directory; syncfs() after the rename stands in for it */
+		w->dirfd = open(w->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		w->dir_path_only = true;
+	}
+	if (w->dirfd < 0) {
 		buf_printf(err, "451 4.3.0 Error: queue directory %s: %s", w->dir, strerror(errno));
 		log_warn("open %s: %m", w->dir);
 		qfile_writer_free(&w);
@@ -381,6 +388,12 @@ int qfile_writer_publish(struct qfile_writer *w)
 	return 0;
 }
 
+/* qfile_writer_sync_dir - make the rename durable */
+int qfile_writer_sync_dir(struct qfile_writer *w)
+{
+	return w->dir_path_only ? syncfs(w->fd) : fsync(w->dirfd);
+}
+
 /* qfile_writer_free - close, remove an unpublished file, release memory */
 void qfile_writer_free(struct qfile_writer **wp)
 {
@@ -422,7 +435,7 @@ int qfile_commit(struct qfile_writer **wp, struct buf *err)
 		if (fsync(w->fd) < 0)
 			writer_fail(w, errno, "fsync");
 		else if (qfile_writer_publish(w) == 0) {
-			if (fsync(w->dirfd) < 0)
+			if (qfile_writer_sync_dir(w) < 0)
 				writer_fail(w, errno, "fsync directory");
 			else
 				rc = 0;

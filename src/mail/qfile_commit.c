@@ -84,7 +84,7 @@ static void publish_batch(struct commit_job *batch)
 		for (k = batch; k != j; k = k->next)
 			if (k->status == 0 && strcmp(k->w->dir, j->w->dir) == 0)
 				seen = true;
-		if (!seen && fsync(j->w->dirfd) < 0) {
+		if (!seen && qfile_writer_sync_dir(j->w) < 0) {
 			int e = errno;
 
 			for (k = j; k; k = k->next)

@@ -27,6 +27,7 @@ struct qfile_writer {
 	char id[QFILE_ID_MAX];
 	int fd;
 	int dirfd;
+	bool dir_path_only;	/* dirfd is O_PATH: sync with syncfs */
 	bool created;		/* temp file exists and must go on failure */
 	int error;		/* first errno, 0 if fine */
 	struct buf out;		/* bytes not yet written */
@@ -46,6 +47,7 @@ void qfile_rec_put(struct buf *b, int type, const char *data, size_t len);
 const char *qfile_errno_reply(int err);
 int qfile_writer_finish(struct qfile_writer *w);
 int qfile_writer_publish(struct qfile_writer *w);
+int qfile_writer_sync_dir(struct qfile_writer *w);
 void qfile_writer_free(struct qfile_writer **wp);
 
 #endif
