@@ -4,7 +4,7 @@
  * Public: table_open, table_lookup, table_error, table_props, table_spec,
  * table_close, table_list_open, table_list_lookup, table_list_error,
  * table_list_count, table_list_member, table_list_close; for table types:
- * table_set_error, table_stamp_get, table_stamp_changed.
+ * table_set_error, table_syntax, table_stamp_get, table_stamp_changed.
  *
  * Rules kept here, once for every type: keys of fixed-string tables are
  * folded to lower case unless TABLE_F_NOFOLD; an empty result is a
@@ -147,6 +147,26 @@ void table_set_error(struct table *t, const char *fmt, ...)
 	va_start(ap, fmt);
 	buf_vprintf(&t->errmsg, fmt, ap);
 	va_end(ap);
+}
+
+/* table_syntax - warn about a bad rule, or fail the open when strict */
+int table_syntax(struct table *t, struct buf *err, const char *fmt, ...)
+{
+	struct buf msg = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (t->flags & TABLE_F_STRICT) {
+		buf_reset(err);
+		buf_puts(err, buf_cstr(&msg));
+		buf_free(&msg);
+		return -1;
+	}
+	log_warn("%s", buf_cstr(&msg));
+	buf_free(&msg);
+	return 0;
 }
 
 /* table_error - why the last lookup returned TABLE_TEMPFAIL */

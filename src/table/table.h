@@ -34,6 +34,8 @@ enum table_status {
 #define TABLE_F_NOFOLD		(1u << 1)	/* keep case (postmap -f) */
 #define TABLE_F_CREATE		(1u << 2)	/* for writers: create if missing */
 #define TABLE_F_WRITE		(1u << 3)	/* open for update (-i / -d) */
+#define TABLE_F_STRICT		(1u << 4)	/* a bad rule in a pattern file fails the open
+						   (default: warn and skip it, as Postfix) */
 
 /* table properties */
 #define TABLE_P_FIXED		(1u << 0)	/* fixed strings: receives partial keys */

@@ -83,4 +83,20 @@ void table_set_error(struct table *t, const char *fmt, ...)
 int table_source_read(const char *path, const struct table_source_opts *o,
 		      table_entry_fn fn, void *ctx, struct buf *err);
 
+/*
+ * The logical-line reader under it (comments, blank lines, continuation
+ * lines), for the pattern files (regexp, pcre, cidr). fn may modify line;
+ * it returns -1 to stop reading (having filled err), else 0.
+ */
+typedef int (*table_line_fn)(char *line, long lineno, void *ctx);
+int table_source_lines(const char *path, table_line_fn fn, void *ctx, struct buf *err);
+
+/*
+ * table_syntax - report a bad rule of a pattern file: a warning (the rule
+ * is skipped, as Postfix does) or, with TABLE_F_STRICT, an open error in
+ * err. Returns 0 to go on, -1 to stop.
+ */
+int table_syntax(struct table *t, struct buf *err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #endif

@@ -15,6 +15,13 @@ extern const struct table_ops table_texthash_ops;
 extern const struct table_ops table_inline_ops;
 extern const struct table_ops table_static_ops;
 extern const struct table_ops table_fail_ops;
+extern const struct table_ops table_environ_ops;
+extern const struct table_ops table_randmap_ops;
+extern const struct table_ops table_regexp_ops;
+extern const struct table_ops table_pcre_ops;
+extern const struct table_ops table_cidr_ops;
+extern const struct table_ops table_unionmap_ops;
+extern const struct table_ops table_pipemap_ops;
 extern const struct table_ops table_lmdb_ops, table_hash_ops, table_btree_ops, table_dbm_ops;
 extern const struct table_ops table_cdb_ops;
 
@@ -26,6 +33,13 @@ static const struct {
 	{ "inline", &table_inline_ops },
 	{ "static", &table_static_ops },
 	{ "fail", &table_fail_ops },
+	{ "environ", &table_environ_ops },
+	{ "randmap", &table_randmap_ops },
+	{ "regexp", &table_regexp_ops },
+	{ "pcre", &table_pcre_ops },
+	{ "cidr", &table_cidr_ops },
+	{ "unionmap", &table_unionmap_ops },
+	{ "pipemap", &table_pipemap_ops },
 	{ "lmdb", &table_lmdb_ops }, { "hash", &table_hash_ops }, { "btree", &table_btree_ops }, { "dbm", &table_dbm_ops },
 	{ "cdb", &table_cdb_ops },
 };

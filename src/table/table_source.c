@@ -3,7 +3,7 @@
  * postmap does, for texthash and the builders of indexed tables, and
  * aliases(5) files ("name: value") for outpost alias.
  *
- * Public: table_source_read.
+ * Public: table_source_read, table_source_lines.
  *
  * Format: '#' lines (after optional whitespace) and blank lines are
  * skipped; a line that starts with whitespace continues the previous
@@ -113,8 +113,23 @@ static int source_entry(struct source_state *s, char *line, long lineno)
 	return 0;
 }
 
-/* source_flush - finish the pending logical line, if any */
-static int source_flush(struct source_state *s, struct buf *logical, long lineno)
+/* source_line - one logical line of a key/value source */
+static int source_line(char *line, long lineno, void *ctx)
+{
+	return source_entry(ctx, line, lineno);
+}
+
+/* table_source_read - call fn for every entry of a source file */
+int table_source_read(const char *path, const struct table_source_opts *o, table_entry_fn fn,
+		      void *ctx, struct buf *err)
+{
+	struct source_state s = { path, o, fn, ctx, err };
+
+	return table_source_lines(path, source_line, &s, err);
+}
+
+/* lines_flush - hand over the pending logical line, if any */
+static int lines_flush(struct buf *logical, long lineno, table_line_fn fn, void *ctx)
 {
 	int rc = 0;
 
@@ -125,17 +140,19 @@ static int source_flush(struct source_state *s, struct buf *logical, long lineno
 		while (n > 0 && isspace((unsigned char)line[n - 1]))
 			line[--n] = '\0';
 		if (n > 0)
-			rc = source_entry(s, line, lineno);
+			rc = fn(line, lineno, ctx);
 	}
 	buf_reset(logical);
 	return rc;
 }
 
-/* table_source_read - call fn for every entry of a source file */
-int table_source_read(const char *path, const struct table_source_opts *o, table_entry_fn fn,
-		      void *ctx, struct buf *err)
+/*
+ * table_source_lines - call fn for every logical line (comments, blank
+ * lines and continuations handled; trailing whitespace removed), with the
+ * number of its first physical line. fn returns -1 to stop (it fills err).
+ */
+int table_source_lines(const char *path, table_line_fn fn, void *ctx, struct buf *err)
 {
-	struct source_state s = { path, o, fn, ctx, err };
 	struct buf logical = BUF_INIT;
 	char *line = NULL;
 	size_t cap = 0;
@@ -163,15 +180,14 @@ int table_source_read(const char *path, const struct table_source_opts *o, table
 		if (*first == '\0' || *first == '#')
 			continue;
 		if (first != line) {
-			if (logical.len == 0) {
+			if (logical.len == 0)
 				log_warn("%s: logical line must not start with whitespace: \"%s\"",
 					 path, line);
-				continue;
-			}
-			buf_puts(&logical, line);
+			else
+				buf_puts(&logical, line);
 			continue;
 		}
-		rc = source_flush(&s, &logical, start);
+		rc = lines_flush(&logical, start, fn, ctx);
 		start = lineno;
 		buf_puts(&logical, line);
 	}
@@ -180,7 +196,7 @@ int table_source_read(const char *path, const struct table_source_opts *o, table
 		rc = -1;
 	}
 	if (rc == 0)
-		rc = source_flush(&s, &logical, start);
+		rc = lines_flush(&logical, start, fn, ctx);
 	fclose(fp);
 	free(line);
 	buf_free(&logical);
