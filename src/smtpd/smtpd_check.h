@@ -108,11 +108,27 @@ struct smtpd_check_session *smtpd_check_session_new(struct smtpd_checks *c);
 void smtpd_check_session_free(struct smtpd_check_session **sp);
 void smtpd_check_session_reset(struct smtpd_check_session *s);	/* RSET / new MAIL */
 
+/*
+ * Evaluate one stage. Returns NULL when the verdict was already delivered
+ * through done (all-local lookups: the usual case), else a handle for
+ * smtpd_check_cancel(). The verdict passed to done is valid only during
+ * the call (copy what you keep); the run frees itself afterwards.
+ * Strings in f are copied: the caller may change them at once.
+ * Stage rules: MAIL answers "503 5.5.1 Error: send HELO/EHLO first" when
+ * smtpd_helo_required = yes and f->helo is unset; with smtpd_delay_reject
+ * = yes (default) CONNECT, HELO and MAIL evaluate nothing and RCPT runs
+ * client, helo, sender, relay, recipient lists and the unlisted-recipient
+ * check (smtpd_reject_unlisted_recipient).
+ */
 struct smtpd_check_run *smtpd_check_run(struct smtpd_check_session *s,
 					enum smtpd_stage stage,
 					const struct smtpd_facts *f,
 					smtpd_check_done_fn done, void *ctx);
 void smtpd_check_cancel(struct smtpd_check_run **rp);
+
+/* Append one line per restriction evaluated, table key tried and decision
+ * to trace (for `outpost explain`); NULL stops tracing. */
+void smtpd_check_session_trace(struct smtpd_check_session *s, struct strv *trace);
 
 void smtpd_verdict_init(struct smtpd_verdict *v);
 void smtpd_verdict_free(struct smtpd_verdict *v);
