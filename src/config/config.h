@@ -134,4 +134,25 @@ int config_lint_hints(struct config *cf, struct strv *out);
  * opened. */
 int config_apply_logging(struct config *cf, const char *process, struct buf *err);
 
+/* In-place edits of main.cf / master.cf (postconf -e, -#, -X, -Me, -M#,
+ * -MX): atomic (temp file + rename), comments and order kept. For main.cf
+ * names/values are parameter names and raw values; for master.cf keys are
+ * "service/type" and entries the full service text (ending in newline). */
+enum config_edit_op { CONFIG_EDIT_SET, CONFIG_EDIT_COMMENT, CONFIG_EDIT_REMOVE };
+int config_edit_main(const char *path, const struct strv *names,
+		     const struct strv *values, enum config_edit_op op,
+		     struct buf *err);
+int config_edit_master(const char *path, const struct strv *keys,
+		       const struct strv *entries, enum config_edit_op op,
+		       struct buf *err);
+
+/* One master.cf service as postconf -M prints it (fold: -Mf layout, one
+ * "-o" per line). Appends to out, without a final newline. */
+void config_master_format(const struct master_service *svc, bool fold,
+			  struct buf *out);
+/* Parse one service entry (as given to -Me); NULL with err when bad. */
+struct master_service *config_master_parse_entry(const char *text,
+						 struct buf *err);
+void config_master_entry_free(struct master_service **svcp);
+
 #endif

@@ -300,3 +300,69 @@ void master_cf_free(struct master_services *svcs)
 	svcs->v = NULL;
 	svcs->n = svcs->cap = 0;
 }
+
+/* config_master_format - postconf -M layout: columns, then command words */
+void config_master_format(const struct master_service *svc, bool fold, struct buf *out)
+{
+	static const size_t column[] = { 0, 11, 17, 25, 33, 41, 49, 57 };
+	size_t start = out->len, line_start = out->len, i;
+
+	for (i = 0; i < 8; i++) {
+		const char *word = i < 7 ? svc->fields[i] : svc->words.v[0];
+		size_t col = out->len - start;
+
+		if (i > 0) {
+			if (col < column[i])
+				while (out->len - start < column[i])
+					buf_putc(out, ' ');
+			else
+				buf_putc(out, ' ');
+		}
+		buf_puts(out, word);
+	}
+	for (i = 1; i < svc->words.n; i++) {
+		const char *w = svc->words.v[i];
+
+		if (fold && strcmp(w, "-o") == 0 && i + 1 < svc->words.n) {
+			buf_puts(out, "\n    -o ");
+			line_start = out->len - 7;
+			buf_puts(out, svc->words.v[++i]);
+			continue;
+		}
+		if (fold && out->len - line_start + 1 + strlen(w) > 80) {
+			buf_puts(out, "\n    ");
+			line_start = out->len - 4;
+			buf_puts(out, w);
+			continue;
+		}
+		buf_putc(out, ' ');
+		buf_puts(out, w);
+	}
+}
+
+/* config_master_parse_entry - one service from text (for -Me) */
+struct master_service *config_master_parse_entry(const char *text, struct buf *err)
+{
+	struct master_services svcs = { NULL, 0, 0 };
+	struct master_service *svc;
+
+	if (master_cf_parse(text, strlen(text), "-Me", &svcs, err) < 0 || svcs.n != 1) {
+		if (svcs.n != 1 && err->len == 0)
+			buf_printf(err, "-Me: expected exactly one service entry\n");
+		master_cf_free(&svcs);
+		return NULL;
+	}
+	svc = xmalloc(sizeof(*svc));
+	*svc = svcs.v[0];
+	free(svcs.v);
+	return svc;
+}
+
+/* config_master_entry_free - release a parsed entry */
+void config_master_entry_free(struct master_service **svcp)
+{
+	if (*svcp == NULL)
+		return;
+	master_service_release(*svcp);
+	xfree(svcp);
+}

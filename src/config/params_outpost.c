@@ -38,6 +38,12 @@ const struct param_def params_outpost[] = {
 	  "program name prefix of every log line (outpost/smtpd[pid])" },
 	{ "smtpd_tls_auth_only", PARAM_BOOL, "yes", 1, 0, 0,
 	  "offer and accept AUTH only after STARTTLS (never send passwords in clear)" },
+	{ "smtpd_forbid_bare_newline", PARAM_STR, "yes", 1, 0, 0, "refuse a bare LF in commands and content (521 and disconnect): no SMTP smuggling" },
+	{ "smtpd_forbid_unauth_pipelining", PARAM_BOOL, "yes", 1, 0, 0, "disconnect clients that send ahead where RFC 2920 forbids it" },
+	{ "smtpd_sasl_type", PARAM_STR, "dovecot", 1, 0, 0, "SASL server backend of smtpd: dovecot or internal" },
+	{ "smtpd_greet_pause", PARAM_TIME, "0s", 0, 300, 's', "wait this long before the 220 greeting and drop clients that talk first" },
+	{ "smtpd_sasl_failure_limit", PARAM_INT, "5", 0, LONG_MAX, 0, "failed AUTH attempts per client and anvil_rate_time_unit before 421 (0 = no limit)" },
+	{ "smtpd_sasl_failure_delay", PARAM_TIME, "1s", 0, 60, 's', "pause before each 535 reply to a failed AUTH" },
 
 	/* Outpost's own parameters. */
 	{ "dns_servers", PARAM_LIST, "", 1, 0, 0,
