@@ -29,12 +29,6 @@
 #include "lib/str.h"
 #include "table/table_impl.h"
 
-struct table_list {
-	struct table **v;
-	size_t n;
-	struct buf err;
-};
-
 /* table_open - parse "type:name", find the type, let it open name */
 struct table *table_open(const char *spec, unsigned flags, struct buf *err)
 {

@@ -68,9 +68,17 @@ enum table_search {
 	TABLE_SEARCH_HOST,	/* access(5) on a host name or address: name+parents / IP octets */
 };
 
+/*
+ * Options of a derived-key search. A zeroed struct is valid and means
+ * Postfix's defaults where there is one (owner-request special handling
+ * on, double-bounce named "double-bounce", no delimiter, no local domains).
+ */
 struct table_search_opts {
 	const char *recipient_delimiter;	/* a set of characters; NULL or "" = none */
 	bool parent_matches_subdomains;		/* "example.com" matches sub.example.com */
+	bool split_owner_request;		/* owner_request_special = no: split
+						   owner-* and *-request too */
+	const char *double_bounce_sender;	/* never split; NULL = "double-bounce" */
 	/* virtual search: is this domain local (myorigin, mydestination, interfaces)? */
 	bool (*is_local_domain)(const char *domain, void *ctx);
 	void *ctx;
@@ -83,9 +91,22 @@ struct table_search_opts {
 /* What a derived-key search found, beyond the value. */
 struct table_match {
 	struct buf key;		/* the key that matched */
-	struct buf extension;	/* the extension stripped to find it ("" if none) */
+	struct buf extension;	/* the extension stripped to find it, with its
+				   delimiter ("+foo"), or "" if the key kept it */
 };
 
+/*
+ * table_find - try the keys of `how` for query, most specific first; each
+ * key goes to every table of the list (partial keys only to fixed-string
+ * tables) before the next key is tried. The first hit ends the search, so
+ * an access(5) "DUNNO" found for a specific key naturally stops the
+ * less specific ones: the caller treats that value as "not found". A
+ * lookup error ends the search with TABLE_TEMPFAIL and the reason in
+ * table_list_error(l). match (may be NULL) gets the key that matched and
+ * the stripped extension, for propagate_unmatched_extensions.
+ * o may be NULL (defaults). The key sequences are documented in
+ * table_search.c.
+ */
 enum table_status table_find(struct table_list *l, enum table_search how,
 			     const char *query, const struct table_search_opts *o,
 			     struct buf *value, struct table_match *match);

@@ -75,6 +75,13 @@ struct table_stamp {
 int table_stamp_get(const char *path, struct table_stamp *st);
 bool table_stamp_changed(const char *path, struct table_stamp *st);
 
+/* A table list (table.c); table_search.c walks it itself to trace each step. */
+struct table_list {
+	struct table **v;
+	size_t n;
+	struct buf err;	/* reason of the last TABLE_TEMPFAIL */
+};
+
 const struct table_ops *table_type_find(const char *type);
 void table_set_error(struct table *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
