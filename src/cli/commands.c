@@ -11,6 +11,7 @@ const struct command commands[] = {
 	{ "help", NULL, cmd_help, "list the subcommands" },
 	{ "version", NULL, cmd_version, "print the version" },
 	{ "conf", NULL, cmd_conf, "show or change main.cf and master.cf (postconf)" },
+	{ "check", NULL, cmd_check, "check the configuration; lint for common traps" },
 	{ "queue", NULL, cmd_queue, "list, show, flush, delete, hold, release, requeue queued mail" },
 	{ "mailq", "mailq", cmd_mailq, "list the mail queue (mailq)" },
 	{ NULL, NULL, NULL, NULL },
