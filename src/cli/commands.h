@@ -21,6 +21,7 @@ extern const struct command commands[];
 
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_map(int argc, char **argv);
 int cmd_conf(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
