@@ -15,5 +15,6 @@ const struct command commands[] = {
 	{ "check", NULL, cmd_check, "check the configuration; lint for common traps" },
 	{ "queue", NULL, cmd_queue, "list, show, flush, delete, hold, release, requeue queued mail" },
 	{ "mailq", "mailq", cmd_mailq, "list the mail queue (mailq)" },
+	{ "deliver-test", NULL, cmd_deliver_test, "(testing) route recipients or run a delivery agent on a message file" },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -26,5 +26,6 @@ int cmd_conf(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_mailq(int argc, char **argv);
+int cmd_deliver_test(int argc, char **argv);
 
 #endif

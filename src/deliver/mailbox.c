@@ -347,7 +347,17 @@ void mailbox_mbox_deliver(const char *path, const struct mbox_opts *opts,
 	struct stat st;
 	int fd;
 
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			  0600);
+		if (fd >= 0 && opts->chown_new && fchown(fd, opts->owner_uid, opts->owner_gid) < 0) {
+			io_outcome(o, errno, "set owner of mailbox", path);
+			close(fd);
+			unlink(path);
+			return;
+		}
+	}
 	if (fd < 0) {
 		io_outcome(o, errno, "open mailbox", path);
 		return;

@@ -38,6 +38,9 @@ struct mbox_opts {
 	long size_limit;	/* mailbox_size_limit; 0 = none */
 	const char *sender;	/* envelope sender, "" = null */
 	time_t arrival;		/* From_ line date */
+	bool chown_new;		/* a file we create goes to owner_uid/owner_gid */
+	uid_t owner_uid;
+	gid_t owner_gid;
 };
 
 void mailbox_maildir_name(struct buf *out, const struct timeval *tv, pid_t pid,

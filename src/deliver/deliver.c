@@ -1,0 +1,25 @@
+/*
+ * deliver - the table of delivery agents by master.cf command name, which
+ * the scheduler (qmgr) and `outpost deliver-test` use to find the agent
+ * of a transport.
+ *
+ * Public: deliver_agents[], deliver_agent_find.
+ */
+#include "deliver/deliver.h"
+
+#include <string.h>
+
+const struct delivery_agent deliver_agents[] = {
+	{ "local", deliver_local },
+	{ "virtual", deliver_virtual },
+	{ NULL, NULL },
+};
+
+/* deliver_agent_find - the agent for a master.cf command name, or NULL */
+const struct delivery_agent *deliver_agent_find(const char *command)
+{
+	for (const struct delivery_agent *a = deliver_agents; a->command; a++)
+		if (strcmp(a->command, command) == 0)
+			return a;
+	return NULL;
+}
