@@ -98,7 +98,10 @@ static int lfile_read(const char *path, int master, struct lfile *f, struct buf 
 		const char *t = line + strspn(line, " \t\r\n");
 		int blank = *t == '\0' || *t == '#';
 
-		if (!blank && (line[0] == ' ' || line[0] == '\t') && cur && cur->key) {
+		if (*t == '#' && cur && cur->key) {
+			/* a comment inside a logical line stays part of it */
+			buf_append(&cur->text, line, (size_t)n);
+		} else if (!blank && (line[0] == ' ' || line[0] == '\t') && cur && cur->key) {
 			buf_append(&cur->text, line, (size_t)n);
 		} else if (blank) {
 			cur = lfile_add(f);
@@ -161,7 +164,8 @@ static void comment_out(struct lline *l)
 		const char *nl = strchr(p, '\n');
 		size_t n = nl ? (size_t)(nl - p + 1) : strlen(p);
 
-		buf_putc(&out, '#');
+		if (p[strspn(p, " \t")] != '#')
+			buf_putc(&out, '#');
 		buf_append(&out, p, n);
 		p += n;
 	}
@@ -169,6 +173,25 @@ static void comment_out(struct lline *l)
 	l->text = out;
 	free(l->key);
 	l->key = NULL;
+}
+
+/* keep_comments - only the comment lines embedded in a logical line */
+static void keep_comments(struct lline *l, const char *replacement)
+{
+	struct buf out = BUF_INIT;
+	const char *p = buf_cstr(&l->text);
+
+	buf_puts(&out, replacement);
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p + 1) : strlen(p);
+
+		if (p[strspn(p, " \t")] == '#')
+			buf_append(&out, p, n);
+		p += n;
+	}
+	buf_free(&l->text);
+	l->text = out;
 }
 
 /* apply - one edit to the grouped file; text is the replacement */
@@ -187,12 +210,12 @@ static void apply(struct lfile *f, const char *key, const char *text, enum confi
 			continue;
 		}
 		if (op == CONFIG_EDIT_SET && !found) {
-			buf_set(&l->text, text);
+			keep_comments(l, text);
 			found = 1;
 			continue;
 		}
 		/* remove, or a later duplicate of a replaced setting */
-		buf_free(&l->text);
+		keep_comments(l, "");
 		free(l->key);
 		l->key = NULL;
 	}

@@ -329,7 +329,7 @@ void config_master_format(const struct master_service *svc, bool fold, struct bu
 			buf_puts(out, svc->words.v[++i]);
 			continue;
 		}
-		if (fold && out->len - line_start + 1 + strlen(w) > 80) {
+		if (fold && out->len - line_start + 1 + strlen(w) >= 80) {
 			buf_puts(out, "\n    ");
 			line_start = out->len - 4;
 			buf_puts(out, w);
