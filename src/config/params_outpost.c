@@ -50,6 +50,8 @@ const struct param_def params_outpost[] = {
 	  "name servers (host or host:port) to ask instead of those in /etc/resolv.conf" },
 	{ "smtpd_sasl_password_maps", PARAM_LIST, "", 1, 0, 0,
 	  "tables of user -> password hash for Outpost's built-in SASL server" },
+	{ "account_directory", PARAM_STR, "$config_directory/accounts", 1, 0, 0,
+	  "where outpost account/alias/sender keep accounts, aliases and send-as grants" },
 	{ "master_pid_file", PARAM_STR, "pid/master.pid", 1, 0, 0,
 	  "where the running master records its process id (relative to queue_directory)" },
 	{ "master_restart_delay", PARAM_TIME, "1s", 0, 3600, 's',
