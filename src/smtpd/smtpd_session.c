@@ -554,7 +554,13 @@ static void session_greet(struct smtpd_session *s)
 
 	if (s->closing)
 		return;
-	smtpd_reply(s, R_GREETING, s->srv->set.banner);
+	{
+		struct buf b = BUF_INIT;
+
+		buf_printf(&b, R_GREETING, s->srv->set.banner);
+		smtpd_reply_raw(s, buf_cstr(&b));
+		buf_free(&b);
+	}
 	s->state = S_WAIT;
 	smtpd_fill_facts(s, &f);
 	s->run = smtpd_check_run(s->checks, SMTPD_STAGE_CONNECT, &f, connect_checked, s);
