@@ -284,6 +284,8 @@ static void job_file(void *ctx, struct deliver_outcome *o)
 		else
 			mailbox_mbox_deliver(j->what, &mo, &headers, lc->content, o);
 	}
+	if (!j->mailbox && o->dsn[0] == '2')
+		deliver_outcome_set(o, "2.0.0", "delivered to file: %s", j->what);
 	buf_free(&headers);
 	buf_free(&err);
 }
@@ -575,9 +577,12 @@ static void local_name(struct local_ctx *lc, const char *name, int depth)
 	keys[nkeys++] = name;
 	if (ext.len)
 		keys[nkeys++] = buf_cstr(&user);
+	if (strv_contains(&lc->seen, name)) {
+		/* "name: name" was caught as the user itself; this is a cycle */
+		merge_set(lc, "5.4.6", "alias expansion loop for %s via %s", lc->r->address, name);
+		goto done;
+	}
 	for (size_t i = 0; i < nkeys && st == TABLE_NOTFOUND; i++) {
-		if (strv_contains(&lc->seen, keys[i]))
-			continue;	/* "name: name, …" means the user itself */
 		st = deliver_maps_get(lc->aliases, keys[i], &value, &err);
 		if (st == TABLE_FOUND)
 			strv_push(&lc->seen, keys[i]);
@@ -597,6 +602,7 @@ static void local_name(struct local_ctx *lc, const char *name, int depth)
 			mailbox(lc, &u);
 		user_free(&u);
 	}
+done:
 	buf_free(&user);
 	buf_free(&ext);
 	buf_free(&value);

@@ -349,6 +349,14 @@ void mailbox_mbox_deliver(const char *path, const struct mbox_opts *opts,
 
 	fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
+		struct buf parent = BUF_INIT;
+		const char *slash = strrchr(path, '/');
+		if (slash && slash > path) {
+			buf_append(&parent, path, (size_t)(slash - path));
+			if (access(buf_cstr(&parent), F_OK) < 0)
+				make_dirs(buf_cstr(&parent));	/* open() below reports failure */
+		}
+		buf_free(&parent);
 		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 			  0600);
 		if (fd >= 0 && opts->chown_new && fchown(fd, opts->owner_uid, opts->owner_gid) < 0) {
