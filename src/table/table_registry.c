@@ -24,6 +24,7 @@ extern const struct table_ops table_unionmap_ops;
 extern const struct table_ops table_pipemap_ops;
 extern const struct table_ops table_lmdb_ops, table_hash_ops, table_btree_ops, table_dbm_ops;
 extern const struct table_ops table_cdb_ops;
+extern const struct table_ops table_sqlite_ops;
 
 static const struct {
 	const char *type;
@@ -42,6 +43,7 @@ static const struct {
 	{ "pipemap", &table_pipemap_ops },
 	{ "lmdb", &table_lmdb_ops }, { "hash", &table_hash_ops }, { "btree", &table_btree_ops }, { "dbm", &table_dbm_ops },
 	{ "cdb", &table_cdb_ops },
+	{ "sqlite", &table_sqlite_ops },
 };
 
 /* table_type_find - the ops serving a type name, or NULL */
