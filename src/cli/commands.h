@@ -21,9 +21,14 @@ extern const struct command commands[];
 
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
-int cmd_map(int argc, char **argv);
+int cmd_account(int argc, char **argv);
+int cmd_domain(int argc, char **argv);
+int cmd_alias_manage(int argc, char **argv);
+int cmd_sender(int argc, char **argv);
 int cmd_conf(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_map(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_mailq(int argc, char **argv);
 int cmd_deliver_test(int argc, char **argv);
