@@ -4,6 +4,7 @@
  * Public: qfile_create, qfile_writer_id, qfile_set_sender, qfile_set_arrival,
  * qfile_add_attr, qfile_add_rcpt, qfile_writer_nrcpt, qfile_append_line,
  * qfile_append, qfile_writer_size, qfile_commit, qfile_abort, qfile_wakeup,
+ * qfile_notify,
  * qfile_make_id, qfile_valid_id, qfile_id_time; for qfile_commit.c:
  * qfile_writer_finish, qfile_writer_publish, qfile_writer_free,
  * qfile_errno_reply.
@@ -455,14 +456,14 @@ void qfile_abort(struct qfile_writer **wp)
 	qfile_writer_free(wp);
 }
 
-/* qfile_wakeup - one command line to qmgr's FIFO, never blocking */
-int qfile_wakeup(const char *queue_dir, const char *cmd)
+/* qfile_notify - one command line to queue_dir/public/SERVICE, never blocking */
+int qfile_notify(const char *queue_dir, const char *service, const char *cmd)
 {
 	struct buf path = BUF_INIT;
 	struct buf line = BUF_INIT;
 	int fd, rc = -1;
 
-	buf_printf(&path, "%s/public/qmgr", queue_dir);
+	buf_printf(&path, "%s/public/%s", queue_dir, service);
 	fd = open(path.data, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd >= 0) {
 		buf_printf(&line, "%s\n", cmd);
@@ -474,4 +475,10 @@ int qfile_wakeup(const char *queue_dir, const char *cmd)
 	buf_free(&path);
 	buf_free(&line);
 	return rc;
+}
+
+/* qfile_wakeup - tell qmgr */
+int qfile_wakeup(const char *queue_dir, const char *cmd)
+{
+	return qfile_notify(queue_dir, "qmgr", cmd);
 }

@@ -150,6 +150,8 @@ void qfile_commit_async(struct qfile_committer *c, struct qfile_writer **wp,
  * something changed; cmd is one line such as "W" (new mail), "F" (flush
  * all), "F example.com", "I QUEUEID". Returns -1 if no qmgr listens. */
 int qfile_wakeup(const char *queue_dir, const char *cmd);
+/* qfile_notify - the same for another FIFO service ("pickup") */
+int qfile_notify(const char *queue_dir, const char *service, const char *cmd);
 
 /* ---- reader ---- */
 

@@ -204,18 +204,20 @@ static void clean_field(struct buf *b, const char *s, bool spaces_ok)
 }
 
 /* queue_log_append - one line; sync makes it durable before the caller acts */
-int queue_log_append(const char *qdir, const char *kind, const char *id,
-		     const struct queue_log_entry *e, bool sync)
+int queue_log_append(const char *qdir, const char *kind, const char *id, size_t index,
+		     char status, const char *dsn, time_t when, const char *relay,
+		     const char *reply, bool sync)
 {
 	struct buf path = BUF_INIT, line = BUF_INIT;
 	int fd, rc = -1;
 
 	buf_printf(&path, "%s/%s/%s", qdir, kind, id);
-	buf_printf(&line, "%zu %c %s %lld ", e->index, e->status, e->dsn[0] ? e->dsn : "-",
-		   (long long)e->when);
-	clean_field(&line, e->relay, false);
+	buf_printf(&line, "%zu %c ", index, status);
+	clean_field(&line, dsn, false);
+	buf_printf(&line, " %lld ", (long long)when);
+	clean_field(&line, relay, false);
 	buf_putc(&line, ' ');
-	clean_field(&line, e->reply, true);
+	clean_field(&line, reply, true);
 	buf_putc(&line, '\n');
 	fd = open(path.data, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd >= 0) {

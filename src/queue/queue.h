@@ -76,8 +76,9 @@ int queue_remove(const char *qdir, const char *id, enum queue_state st);
 void queue_to_corrupt(const char *qdir, enum queue_state st, const char *id,
 		      const char *reason);
 
-int queue_log_append(const char *qdir, const char *kind, const char *id,
-		     const struct queue_log_entry *e, bool sync);
+int queue_log_append(const char *qdir, const char *kind, const char *id, size_t index,
+		     char status, const char *dsn, time_t when, const char *relay,
+		     const char *reply, bool sync);
 int queue_log_read(const char *qdir, const char *kind, const char *id, struct queue_log *out);
 void queue_log_free(struct queue_log *log);
 const struct queue_log_entry *queue_log_last(const struct queue_log *log, size_t index);
