@@ -31,7 +31,5 @@ int cmd_map(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_mailq(int argc, char **argv);
 int cmd_deliver_test(int argc, char **argv);
-int cmd_queue(int argc, char **argv);
-int cmd_mailq(int argc, char **argv);
 
 #endif
