@@ -10,6 +10,10 @@
 const struct command commands[] = {
 	{ "help", NULL, cmd_help, "list the subcommands" },
 	{ "version", NULL, cmd_version, "print the version" },
+	{ "start", NULL, cmd_start, "start the mail system (-f: in the foreground)" },
+	{ "stop", NULL, cmd_stop, "stop the running mail system" },
+	{ "reload", NULL, cmd_reload, "re-read the configuration (SIGHUP to the master)" },
+	{ "status", NULL, cmd_status, "is the mail system running? (exit 0 if so)" },
 	{ "account", NULL, cmd_account, "add, delete, list mailbox accounts; set passwords" },
 	{ "alias", NULL, cmd_alias_manage, "aliases of managed domains: add, del, list" },
 	{ "domain", NULL, cmd_domain, "list the domains served by accounts and aliases" },

@@ -21,6 +21,10 @@ extern const struct command commands[];
 
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_start(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 int cmd_account(int argc, char **argv);
 int cmd_domain(int argc, char **argv);
 int cmd_alias_manage(int argc, char **argv);

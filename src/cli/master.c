@@ -1,0 +1,373 @@
+/*
+ * master - supervise one child process per implemented master.cf service.
+ *
+ * Signals are received through a signalfd: SIGCHLD reaps children and
+ * schedules a restart (backoff from master_restart_delay, doubling up to a
+ * minute, reset once a child has lived a minute); SIGHUP re-reads the
+ * configuration and, when it loads, restarts the services with it
+ * (listeners whose address did not change are kept open, so no connection
+ * is refused during a reload); a bad new configuration is logged and the
+ * old one kept. SIGTERM and SIGINT stop the children (SIGTERM, then
+ * SIGKILL after a grace period) and end the master with status 0.
+ *
+ * Public: master_run.
+ * Bad input: a service that cannot bind at reload is logged and skipped.
+ */
+#include "cli/master.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "outpost_build.h"
+
+#define MASTER_MAX_BACKOFF 60	/* seconds */
+#define MASTER_STABLE_AFTER 60	/* a child alive this long resets its backoff */
+#define MASTER_STOP_GRACE 5	/* seconds between SIGTERM and SIGKILL */
+
+struct slot {
+	const struct master_service *svc;	/* in the slot set's config */
+	const struct service_impl *impl;
+	struct master_listener listener;
+	pid_t pid;
+	time_t started;
+	time_t restart_at;	/* 0: not waiting */
+	long backoff;
+};
+
+struct slots {
+	struct config *cf;
+	struct slot *v;
+	size_t n;
+};
+
+static sigset_t master_sigs;
+static struct slots master_set;	/* bound by master_bind, run by master_run */
+
+/* now - monotonic seconds */
+static time_t now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* drop_privileges - children of unpriv services run as mail_owner */
+static void drop_privileges(struct config *cf, const struct master_service *svc)
+{
+	const char *owner = config_str(cf, "mail_owner");
+	struct passwd *pw;
+
+	if (geteuid() != 0 || !svc->unpriv)
+		return;
+	if ((pw = getpwnam(owner)) == NULL)
+		log_fatal("mail_owner %s: no such user", owner);
+	if (pw->pw_uid == 0)
+		return;
+	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+		log_fatal("cannot run as mail_owner %s: %m", owner);
+}
+
+/* child_main - in the forked child: become the service */
+static void child_main(struct slots *set, struct slot *s)
+{
+	struct buf err = BUF_INIT, name = BUF_INIT;
+	struct config *scf;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < set->n; i++) {
+		size_t k;
+
+		if (&set->v[i] == s)
+			continue;
+		for (k = 0; k < set->v[i].listener.nfds; k++)
+			close(set->v[i].listener.fds[k]);
+	}
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	sigprocmask(SIG_UNBLOCK, &master_sigs, NULL);
+	if ((scf = config_for_master_service(set->cf, s->svc, &err)) == NULL)
+		log_fatal("service %s/%s: %s", s->svc->name, s->svc->type, buf_cstr(&err));
+	buf_puts(&name, s->svc->command);
+	if (config_apply_logging(scf, buf_cstr(&name), &err) < 0)
+		log_warn("%s", buf_cstr(&err));
+	drop_privileges(scf, s->svc);
+	rc = s->impl->run(scf, config_this_service(scf), s->listener.fds, s->listener.nfds);
+	config_free(&scf);
+	_exit(rc);
+}
+
+/* start_child - fork the service of one slot */
+static void start_child(struct slots *set, struct slot *s)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		log_warn("service %s/%s: fork: %m", s->svc->name, s->svc->type);
+		s->restart_at = now() + (s->backoff ? s->backoff : 1);
+		return;
+	}
+	if (pid == 0)
+		child_main(set, s);
+	s->pid = pid;
+	s->started = now();
+	s->restart_at = 0;
+	log_verbose("service %s/%s: started process %ld", s->svc->name, s->svc->type, (long)pid);
+}
+
+/* slots_build - bind listeners of every implemented service of cf */
+static int slots_build(struct config *cf, struct slots *old, struct slots *set, struct buf *err)
+{
+	const struct master_service *svcs;
+	size_t i, n;
+	int rc = 0;
+
+	memset(set, 0, sizeof(*set));
+	set->cf = cf;
+	svcs = config_services(cf, &n);
+	set->v = xcalloc(n + 1, sizeof(*set->v));
+	for (i = 0; i < n; i++) {
+		const struct service_impl *impl = service_impl_find(svcs[i].command);
+		struct slot *s;
+		size_t k;
+
+		if (impl == NULL) {
+			log_verbose("service %s/%s: command %s is not a separate process in Outpost; skipped",
+				    svcs[i].name, svcs[i].type, svcs[i].command);
+			continue;
+		}
+		s = &set->v[set->n++];
+		s->svc = &svcs[i];
+		s->impl = impl;
+		s->backoff = config_time(cf, "master_restart_delay");
+		/* keep an old listener with the same name and type open */
+		for (k = 0; old && k < old->n; k++) {
+			struct slot *o = &old->v[k];
+
+			if (o->listener.nfds && strcmp(o->svc->name, svcs[i].name) == 0 &&
+			    strcmp(o->svc->type, svcs[i].type) == 0) {
+				s->listener = o->listener;
+				memset(&o->listener, 0, sizeof(o->listener));
+				break;
+			}
+		}
+		if (s->listener.nfds == 0 &&
+		    master_listen(cf, &svcs[i], impl->listen, &s->listener, err) < 0) {
+			set->n--;
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+/* slots_log - what is served where */
+static void slots_log(const struct slots *set)
+{
+	size_t i, k;
+
+	for (i = 0; i < set->n; i++) {
+		const struct slot *s = &set->v[i];
+
+		if (s->listener.nfds == 0)
+			log_info("service %s/%s: command %s, no listener", s->svc->name, s->svc->type,
+				 s->svc->command);
+		for (k = 0; k < s->listener.nfds; k++)
+			log_info("service %s/%s: command %s listening on %s", s->svc->name, s->svc->type,
+				 s->svc->command, s->listener.where.v[k]);
+	}
+}
+
+/* slots_free - close listeners, release the set (children must be gone) */
+static void slots_free(struct slots *set, int free_config)
+{
+	size_t i;
+
+	for (i = 0; i < set->n; i++)
+		master_listener_close(&set->v[i].listener);
+	xfree(&set->v);
+	set->n = 0;
+	if (free_config)
+		config_free(&set->cf);
+}
+
+/* reap - collect exited children; schedule restarts unless stopping */
+static void reap(struct slots *set, int stopping)
+{
+	int status;
+	pid_t pid;
+	size_t i;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < set->n; i++) {
+			struct slot *s = &set->v[i];
+
+			if (s->pid != pid)
+				continue;
+			s->pid = 0;
+			if (stopping)
+				break;
+			if (WIFSIGNALED(status))
+				log_warn("process %s pid %ld killed by signal %d", s->svc->command,
+					 (long)pid, WTERMSIG(status));
+			else
+				log_warn("process %s pid %ld exit status %d", s->svc->command, (long)pid,
+					 WEXITSTATUS(status));
+			if (now() - s->started >= MASTER_STABLE_AFTER)
+				s->backoff = config_time(set->cf, "master_restart_delay");
+			if (s->backoff < 1)
+				s->backoff = 1;
+			s->restart_at = now() + s->backoff;
+			log_warn("service %s/%s: restarting in %lds", s->svc->name, s->svc->type,
+				 s->backoff);
+			s->backoff = s->backoff * 2 > MASTER_MAX_BACKOFF ? MASTER_MAX_BACKOFF
+									  : s->backoff * 2;
+		}
+	}
+}
+
+/* stop_children - SIGTERM, wait, SIGKILL stragglers */
+static void stop_children(struct slots *set)
+{
+	time_t deadline = now() + MASTER_STOP_GRACE;
+	size_t i, alive;
+
+	for (i = 0; i < set->n; i++)
+		if (set->v[i].pid > 0)
+			kill(set->v[i].pid, SIGTERM);
+	for (;;) {
+		reap(set, 1);
+		for (alive = 0, i = 0; i < set->n; i++)
+			alive += set->v[i].pid > 0;
+		if (alive == 0)
+			return;
+		if (now() >= deadline)
+			break;
+		usleep(50 * 1000);
+	}
+	for (i = 0; i < set->n; i++)
+		if (set->v[i].pid > 0) {
+			log_warn("process %s pid %ld did not stop; killing it", set->v[i].svc->command,
+				 (long)set->v[i].pid);
+			kill(set->v[i].pid, SIGKILL);
+			waitpid(set->v[i].pid, NULL, 0);
+			set->v[i].pid = 0;
+		}
+}
+
+/* start_due - start every child that is not running and is due */
+static int start_due(struct slots *set)
+{
+	time_t t = now();
+	int next = -1;
+	size_t i;
+
+	for (i = 0; i < set->n; i++) {
+		struct slot *s = &set->v[i];
+
+		if (s->pid > 0)
+			continue;
+		if (s->restart_at <= t)
+			start_child(set, s);
+		else if (next < 0 || (int)(s->restart_at - t) < next)
+			next = (int)(s->restart_at - t);
+	}
+	return next < 0 ? -1 : next * 1000 + 10;
+}
+
+/* reload - re-read the configuration; keep the old one when it is bad */
+static void reload(struct slots *set, const char *config_dir)
+{
+	struct buf err = BUF_INIT;
+	struct config *cf = config_load(config_dir, &err);
+	struct slots next;
+	const char *p;
+
+	if (cf == NULL) {
+		for (p = buf_cstr(&err); *p;) {
+			size_t n = strcspn(p, "\n");
+
+			log_warn("%.*s", (int)n, p);
+			p += n + (p[n] == '\n');
+		}
+		log_warn("reload: configuration has errors; keeping the running configuration");
+		buf_free(&err);
+		return;
+	}
+	stop_children(set);
+	if (slots_build(cf, set, &next, &err) < 0)
+		log_warn("reload: %s", buf_cstr(&err));
+	slots_free(set, 1);
+	*set = next;
+	if (config_apply_logging(cf, "master", &err) < 0)
+		log_warn("%s", buf_cstr(&err));
+	log_info("reload -- version %s, configuration %s", OUTPOST_VERSION, config_dir);
+	slots_log(set);
+	buf_free(&err);
+}
+
+/* master_bind - bind every listener before the master detaches; takes cf */
+int master_bind(struct config *cf, struct buf *err)
+{
+	if (slots_build(cf, NULL, &master_set, err) < 0) {
+		slots_free(&master_set, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* master_run - the supervisor loop over what master_bind prepared */
+int master_run(const char *config_dir)
+{
+	struct slots *set = &master_set;
+	struct pollfd pfd;
+	int sfd, stopping = 0;
+
+	sigemptyset(&master_sigs);
+	sigaddset(&master_sigs, SIGCHLD);
+	sigaddset(&master_sigs, SIGHUP);
+	sigaddset(&master_sigs, SIGTERM);
+	sigaddset(&master_sigs, SIGINT);
+	sigprocmask(SIG_BLOCK, &master_sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((sfd = signalfd(-1, &master_sigs, SFD_CLOEXEC)) < 0)
+		log_fatal("signalfd: %m");
+	slots_log(set);
+	while (!stopping) {
+		struct signalfd_siginfo si;
+		int timeout = start_due(set);
+
+		pfd.fd = sfd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, timeout) <= 0)
+			continue;
+		if (read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			reap(set, 0);
+			break;
+		case SIGHUP:
+			reload(set, config_dir);
+			break;
+		default:
+			log_info("terminating on signal %u", si.ssi_signo);
+			stopping = 1;
+			break;
+		}
+	}
+	stop_children(set);
+	slots_free(set, 1);
+	close(sfd);
+	return 0;
+}
