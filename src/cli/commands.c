@@ -20,6 +20,7 @@ const struct command commands[] = {
 	{ "sender", NULL, cmd_sender, "send-as grants; who may send as an address, and what a login may" },
 	{ "conf", NULL, cmd_conf, "show or change main.cf and master.cf (postconf)" },
 	{ "check", NULL, cmd_check, "check the configuration; lint for common traps" },
+	{ "explain", NULL, cmd_explain, "replay a transaction through the restrictions and show why it ends as it does" },
 	{ "map", NULL, cmd_map, "build and query lookup tables (postmap)" },
 	{ "queue", NULL, cmd_queue, "list, show, flush, delete, hold, release, requeue queued mail" },
 	{ "mailq", "mailq", cmd_mailq, "list the mail queue (mailq)" },

@@ -31,6 +31,7 @@ int cmd_alias_manage(int argc, char **argv);
 int cmd_sender(int argc, char **argv);
 int cmd_conf(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_mailq(int argc, char **argv);

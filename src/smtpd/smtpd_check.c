@@ -278,6 +278,7 @@ static void deferral_clear(struct chk_deferral *d)
 void smtpd_check_session_reset(struct smtpd_check_session *s)
 {
 	deferral_clear(&s->dip_sender);
+	s->discard = false;
 	s->serial++;
 }
 

@@ -111,6 +111,21 @@ static struct chk_list *nested_list(struct smtpd_check_run *r, const char *table
 		return NULL;
 	}
 	buf_free(&err);
+	for (size_t i = 0; i < l->n; i++) {
+		const struct chk_restriction *rd = chk_restriction_find(l->v[i].name);
+
+		/* as Postfix: tables are opened at start-up, never named by a result */
+		if (rd && rd->arg != ARG_NONE) {
+			log_warn("access table %s has entry with lookup table: %s", table, value);
+			log_warn("do not specify lookup tables inside SMTPD access maps");
+			log_warn("define a restriction class and specify its name instead.");
+			chk_trace(r, "    %s: a result may not name a table or server: \"%s\"",
+				  table, value);
+			chk_list_free(&l);
+			buf_free(&key);
+			return NULL;
+		}
+	}
 	strv_push_take(&c->dynamic_keys, buf_steal(&key));
 	for (size_t i = 0; i < l->n; i++)
 		if (l->v[i].op == OP_CLASS && l->v[i].cls == NULL)

@@ -304,6 +304,9 @@ static enum chk_status final_checks(struct smtpd_check_run *r)
 {
 	if (r->final_checks_done)
 		return CHK_DUNNO;
+	if (!r->resuming && (r->stage == SMTPD_STAGE_RCPT || r->stage == SMTPD_STAGE_VRFY) &&
+	    r->c->reject_unlisted_recipient)
+		chk_trace(r, "smtpd_reject_unlisted_recipient = yes:");
 	if ((r->stage == SMTPD_STAGE_RCPT || r->stage == SMTPD_STAGE_VRFY) &&
 	    r->c->reject_unlisted_recipient && r->f.recipient && *r->f.recipient) {
 		enum chk_status st = chk_unlisted(r, false);
@@ -322,11 +325,25 @@ static enum chk_status final_checks(struct smtpd_check_run *r)
 	return CHK_DUNNO;
 }
 
+static bool is_rcpt_list(enum chk_list_id id)
+{
+	return id == LIST_RELAY || id == LIST_RECIPIENT;
+}
+
 /* run_eval - evaluate from the current position until done or pending */
 static void run_eval(struct smtpd_check_run *r)
 {
 	r->in_eval = true;
 	while (r->cur < r->nseq) {
+		/* DISCARD: the message goes nowhere, so nothing more is checked */
+		if (r->v.discard || r->s->discard) {
+			if (!r->v.discard)
+				chk_trace(r, "message is being discarded: no restrictions apply");
+			r->v.discard = true;
+			r->cur = r->nseq;
+			r->final_checks_done = true;
+			break;
+		}
 		struct chk_frame *fr;
 		const struct chk_item *it;
 		enum chk_status st;
@@ -336,6 +353,12 @@ static void run_eval(struct smtpd_check_run *r)
 			struct chk_list *l = r->c->lists[r->seq[r->cur]];
 
 			list_context(r, r->seq[r->cur]);
+			/* defer_if_reject lasts one stage (relay + recipient are one) */
+			if (r->cur == 0 || !(is_rcpt_list(r->seq[r->cur]) &&
+					     is_rcpt_list(r->seq[r->cur - 1]))) {
+				r->dir.active = false;
+				buf_reset(&r->dir.reply);
+			}
 			if (l == NULL || l->n == 0) {
 				r->cur++;
 				continue;
@@ -369,8 +392,12 @@ static void run_eval(struct smtpd_check_run *r)
 			chk_trace(r, "  warn_if_reject");
 			continue;
 		}
+		if (!r->resuming)
+			chk_trace(r, "  %s%s%s", it->name, it->arg ? " " : "", it->arg ? it->arg : "");
+		r->resuming = false;
 		st = exec_item(r, it);
 		if (st == CHK_PENDING) {
+			r->resuming = true;
 			r->in_eval = false;
 			return;
 		}
@@ -378,13 +405,12 @@ static void run_eval(struct smtpd_check_run *r)
 			r->warn_if_reject = false;
 		/* an access-table result that is itself a restriction list */
 		if (st == CHK_PUSHED) {
-			chk_trace(r, "  %s%s%s: restriction list from the table", it->name,
-				  it->arg ? " " : "", it->arg ? it->arg : "");
+			chk_trace(r, "    => the result is a restriction list:");
 			fr->i++;
 			continue;
 		}
-		chk_trace(r, "  %s%s%s: %s", it->name, it->arg ? " " : "", it->arg ? it->arg : "",
-			  st == CHK_OK ? "permit" : st == CHK_REJECT ? buf_cstr(&r->v.reply) : "no decision");
+		chk_trace(r, "    => %s", st == CHK_OK ? "permit" : st == CHK_REJECT
+			  ? buf_cstr(&r->v.reply) : "no decision");
 decided:
 		if (st == CHK_DUNNO) {
 			fr->i++;
@@ -400,7 +426,7 @@ decided:
 		r->finished = true;
 		break;
 	}
-	if (!r->finished) {
+	if (!r->finished && !r->v.discard) {
 		enum chk_status st = final_checks(r);
 
 		if (st == CHK_PENDING) {
@@ -465,8 +491,11 @@ static void finish(struct smtpd_check_run *r)
 	smtpd_check_done_fn done = r->done;
 	void *ctx = r->ctx;
 
-	if (r->v.decision == SMTPD_OK)
+	if (r->v.decision == SMTPD_OK && !r->v.discard)
 		apply_deferrals(r);
+	if (r->v.decision == SMTPD_OK && r->v.discard && r->stage != SMTPD_STAGE_CONNECT &&
+	    r->stage != SMTPD_STAGE_HELO)
+		r->s->discard = true;
 	if (r->v.decision == SMTPD_OK)
 		chk_trace(r, "result: accepted");
 	else

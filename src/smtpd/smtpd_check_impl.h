@@ -133,6 +133,7 @@ struct smtpd_check_session {
 	unsigned long serial;	/* instance counter for policy servers */
 	struct buf instance;
 	struct strv *trace;	/* smtpd_check_session_trace() */
+	bool discard;		/* DISCARD seen: this message is accepted unchecked */
 };
 
 struct chk_frame {
@@ -173,6 +174,7 @@ struct smtpd_check_run {
 	void *pending;			/* DNS query or policy request in flight */
 	void (*pending_cancel)(void *pending);
 	bool in_eval;
+	bool resuming;			/* re-running the item that went pending */
 	bool finished;		/* a reject/defer was decided */
 	bool completed;		/* the done callback ran */
 	struct strv *trace;		/* the session's, for `outpost explain` */

@@ -221,6 +221,14 @@ static bool valid_literal(const char *name)
 	return inet_pton(AF_INET, p, a) == 1;
 }
 
+/* is_ip_address - a bare IPv4 or IPv6 address (valid, but not a hostname) */
+static bool is_ip_address(const char *s)
+{
+	unsigned char a[16];
+
+	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
+}
+
 /* fqdn_address - the domain of addr is a dotted hostname or a literal */
 static bool fqdn_address(const char *addr)
 {
@@ -300,7 +308,13 @@ enum chk_status chk_simple(struct smtpd_check_run *r, const struct chk_item *it)
 	case OP_REJECT_INVALID_HELO_HOSTNAME:
 		if (f->helo == NULL || *f->helo == '\0')
 			return CHK_DUNNO;
-		if (f->helo[0] == '[' ? valid_literal(f->helo) : valid_hostname(f->helo))
+		if (f->helo[0] == '[') {
+			if (valid_literal(f->helo))
+				return CHK_DUNNO;
+			return chk_reject(r, c->code.invalid_hostname, "5.5.2",
+					  "<%s>: Helo command rejected: invalid ip address", f->helo);
+		}
+		if (valid_hostname(f->helo) || is_ip_address(f->helo))
 			return CHK_DUNNO;
 		return chk_reject(r, c->code.invalid_hostname, "5.5.2",
 				  "<%s>: Helo command rejected: Invalid name", f->helo);
