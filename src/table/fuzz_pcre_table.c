@@ -1,0 +1,19 @@
+/*
+ * fuzz_pcre_table - libFuzzer target for the pcre: file parser and
+ * lookup walk: any bytes become a pcre table, opened leniently, strictly
+ * and without folding, then queried; no crash, no leak, no empty found
+ * value, no error without a reason.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "table/table_fuzz_util.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* LLVMFuzzerTestOneInput - one input as a pcre table file */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fuzz_table_file("pcre", data, size);
+	return 0;
+}
