@@ -25,5 +25,6 @@ const struct command commands[] = {
 	{ "queue", NULL, cmd_queue, "list, show, flush, delete, hold, release, requeue queued mail" },
 	{ "mailq", "mailq", cmd_mailq, "list the mail queue (mailq)" },
 	{ "deliver-test", NULL, cmd_deliver_test, "(testing) route recipients or run a delivery agent on a message file" },
+	{ "sendmail", "sendmail", cmd_sendmail, "submit mail from local programs (sendmail -t, -f, -bs, -bp, -q)" },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -37,4 +37,5 @@ int cmd_queue(int argc, char **argv);
 int cmd_mailq(int argc, char **argv);
 int cmd_deliver_test(int argc, char **argv);
 
+int cmd_sendmail(int argc, char **argv);
 #endif
