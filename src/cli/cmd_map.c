@@ -352,6 +352,7 @@ struct map_incr {
 	struct table *t;
 	struct buf value;
 	struct buf err;
+	struct buf alias;	/* aliases(5) value as postalias stores it */
 };
 
 /* map_incr_entry - add one entry from standard input; duplicates as a build */
@@ -361,6 +362,10 @@ static int map_incr_entry(const char *key, const char *value, void *ctx)
 
 	if (!m->o->replace && table_lookup(m->t, key, &m->value) == TABLE_FOUND)
 		return TABLE_ADMIN_DUP;
+	if (m->o->fl->alias_format) {
+		table_alias_value(value, &m->alias);
+		value = buf_cstr(&m->alias);
+	}
 	if (table_admin_update(m->t, key, value, &m->err) != 0)
 		return -1;
 	return 0;
@@ -370,7 +375,7 @@ static int map_incr_entry(const char *key, const char *value, void *ctx)
 static int map_incremental(const struct map_opts *o)
 {
 	struct table_build_opts bo = map_build_opts(o);
-	struct map_incr m = { o, NULL, BUF_INIT, BUF_INIT };
+	struct map_incr m = { o, NULL, BUF_INIT, BUF_INIT, BUF_INIT };
 	struct buf spec = BUF_INIT, err = BUF_INIT;
 
 	if (o->nfiles != 1)
@@ -383,6 +388,7 @@ static int map_incremental(const struct map_opts *o)
 	map_commit_close(&m.t);
 	buf_free(&m.value);
 	buf_free(&m.err);
+	buf_free(&m.alias);
 	buf_free(&spec);
 	buf_free(&err);
 	return 0;

@@ -33,6 +33,8 @@ int cmd_conf(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_map(int argc, char **argv);
+int cmd_alias(int argc, char **argv);
+int cmd_newaliases(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_mailq(int argc, char **argv);
 int cmd_deliver_test(int argc, char **argv);

@@ -4,7 +4,7 @@
  *
  * Public: table_admin_build, table_admin_iterate, table_admin_update,
  * table_admin_remove, table_admin_commit, table_admin_set_nul,
- * table_admin_read_source.
+ * table_admin_read_source, table_alias_value.
  *
  * Bad input: a type that cannot do the operation asked is an error in
  * postmap's words ("unsupported dictionary type: texthash does not support
@@ -115,4 +115,62 @@ int table_admin_read_source(const char *path, const struct table_build_opts *o,
 	struct table_source_opts so = admin_source_opts(o);
 
 	return table_source_read(path, &so, fn, ctx, err);
+}
+
+/* alias_element - one trimmed list element, inner blanks outside quotes collapsed */
+static void alias_element(const char *s, size_t n, struct buf *out)
+{
+	bool quoted = false, blank = false;
+	size_t start = out->len;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!quoted && (c == ' ' || c == '\t' || c == '\r' || c == '\n')) {
+			blank = out->len > start;
+			continue;
+		}
+		if (blank)
+			buf_putc(out, ' ');
+		blank = false;
+		if (c == '"')
+			quoted = !quoted;
+		else if (c == '\\' && quoted && i + 1 < n)
+			buf_putc(out, s[i++]);
+		buf_putc(out, s[i]);
+	}
+	if (quoted)
+		buf_putc(out, '"');
+}
+
+/*
+ * table_alias_value - split at commas outside quotes, comments and <...>,
+ * trim each element, and join them with ", ", keeping empty elements, as
+ * postalias stores an aliases(5) value.
+ */
+void table_alias_value(const char *value, struct buf *out)
+{
+	const char *p = value, *elem = value;
+	bool quoted = false;
+	int depth = 0;
+
+	buf_reset(out);
+	for (;; p++) {
+		if (*p == '\0' || (*p == ',' && !quoted && depth == 0)) {
+			if (elem != value)
+				buf_puts(out, ", ");
+			alias_element(elem, (size_t)(p - elem), out);
+			if (*p == '\0')
+				break;
+			elem = p + 1;
+		} else if (*p == '"') {
+			quoted = !quoted;
+		} else if (*p == '\\' && quoted && p[1]) {
+			p++;
+		} else if (!quoted && (*p == '(' || *p == '<')) {
+			depth++;
+		} else if (!quoted && (*p == ')' || *p == '>') && depth > 0) {
+			depth--;
+		}
+	}
 }

@@ -6,7 +6,7 @@
  *
  * Public: table_admin_build, table_admin_iterate, table_admin_update,
  * table_admin_remove, table_admin_commit, table_admin_set_nul,
- * table_admin_read_source.
+ * table_admin_read_source, table_alias_value.
  */
 #ifndef OUTPOST_TABLE_TABLE_ADMIN_H
 #define OUTPOST_TABLE_TABLE_ADMIN_H
@@ -39,6 +39,9 @@ int table_admin_iterate(struct table *t, table_admin_fn fn, void *ctx, struct bu
 int table_admin_update(struct table *t, const char *key, const char *value, struct buf *err);
 int table_admin_remove(struct table *t, const char *key, struct buf *err);
 int table_admin_commit(struct table *t, struct buf *err);
+/* aliases(5) right-hand side as postalias stores it: "a,b ,  c" -> "a, b, c" */
+void table_alias_value(const char *value, struct buf *out);
+
 int table_admin_read_source(const char *path, const struct table_build_opts *o,
 			    table_admin_fn fn, void *ctx, struct buf *err);
 

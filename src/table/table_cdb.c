@@ -21,6 +21,7 @@
 
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "table/table_admin.h"
 #include "table/table_impl.h"
 #include "table/table_index.h"
 
@@ -177,12 +178,18 @@ struct cdb_build {
 	const struct table_source_opts *o;
 	bool nul;
 	int failed;		/* errno of a write failure */
+	struct buf alias;	/* aliases(5) value as postalias stores it */
 };
 
 /* cdb_build_entry - one source entry; first duplicate wins unless -r */
 static int cdb_build_entry(const char *key, const char *value, void *ctx)
 {
 	struct cdb_build *b = ctx;
+
+	if (b->o->alias_format) {
+		table_alias_value(value, &b->alias);
+		value = buf_cstr(&b->alias);
+	}
 	unsigned kl = (unsigned)strlen(key) + b->nul, vl = (unsigned)strlen(value) + b->nul;
 	int rc = cdb_make_put(&b->make, key, kl, value, vl,
 			      b->o->replace_dups ? CDB_PUT_REPLACE : CDB_PUT_INSERT);
@@ -227,6 +234,7 @@ out:
 		close(lock);
 	buf_free(&path);
 	buf_free(&tmp);
+	buf_free(&b.alias);
 	return ret;
 }
 

@@ -28,6 +28,7 @@
 
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "table/table_admin.h"
 #include "table/table_impl.h"
 #include "table/table_index.h"
 
@@ -361,13 +362,20 @@ struct lmdb_build {
 	struct lmdb_table *p;
 	const struct table_source_opts *o;
 	int rc;			/* first LMDB error */
+	struct buf alias;	/* aliases(5) value as postalias stores it */
 };
 
 /* lmdb_build_entry - one source entry; first duplicate wins unless -r */
 static int lmdb_build_entry(const char *key, const char *value, void *ctx)
 {
 	struct lmdb_build *b = ctx;
-	int rc = lmdb_put(b->p, key, value, MDB_NOOVERWRITE);
+	int rc;
+
+	if (b->o->alias_format) {
+		table_alias_value(value, &b->alias);
+		value = buf_cstr(&b->alias);
+	}
+	rc = lmdb_put(b->p, key, value, MDB_NOOVERWRITE);
 
 	if (rc == MDB_KEYEXIST) {
 		if (!b->o->replace_dups)
@@ -383,7 +391,7 @@ static int lmdb_build_once(const char *name, const struct table_source_opts *o,
 			   size_t mapsize, struct buf *err)
 {
 	struct lmdb_table p = { .nul = -1, .lock_fd = -1 };
-	struct lmdb_build b = { &p, o, 0 };
+	struct lmdb_build b = { &p, o, 0, BUF_INIT };
 	int fd, rc, ret = -1;
 
 	table_index_path(&p.path, name, LMDB_SUFFIX);
@@ -434,6 +442,7 @@ out:
 		unlink(buf_cstr(&p.tmp));
 	buf_free(&p.path);
 	buf_free(&p.tmp);
+	buf_free(&b.alias);
 	return ret;
 }
 
