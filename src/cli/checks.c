@@ -9,10 +9,13 @@
 #include <stddef.h>
 
 #include "lib/log.h"
+#include "smtpd/smtpd_check.h"
 
 const struct check_def checks[] = {
 	{ "unused-parameter", CHECK_ERROR, config_lint },
 	{ "other-side", CHECK_WARN, config_lint_hints },
+	{ "open-relay", CHECK_ERROR, smtpd_check_lint_relay },
+	{ "relay-order", CHECK_WARN, smtpd_check_lint_order },
 	{ NULL, CHECK_WARN, NULL },
 };
 

@@ -130,6 +130,14 @@ void smtpd_check_cancel(struct smtpd_check_run **rp);
  * to trace (for `outpost explain`); NULL stops tracing. */
 void smtpd_check_session_trace(struct smtpd_check_session *s, struct strv *trace);
 
+/*
+ * `outpost check` lints (cli/checks.c): run the restrictions of main.cf and
+ * of every smtpd service for a stranger trying every relay trick; append
+ * one "FILE, line N: …" line per finding to out and return their number.
+ */
+int smtpd_check_lint_relay(struct config *cf, struct strv *out);
+int smtpd_check_lint_order(struct config *cf, struct strv *out);
+
 void smtpd_verdict_init(struct smtpd_verdict *v);
 void smtpd_verdict_free(struct smtpd_verdict *v);
 

@@ -113,6 +113,7 @@ struct smtpd_checks {
 	bool delay_reject, helo_required, soft_bounce, sasl_enabled,
 	     allow_untrusted_routing, reject_unlisted_recipient, reject_unlisted_sender,
 	     relay_before_recipient, access_parent, rcpt_parent_style;
+	bool offline;		/* lint: DNS lists and policy servers answer "no decision" */
 	char *recipient_delimiter;
 	char *null_access_key;
 	char *myhostname;
