@@ -56,8 +56,9 @@ static void ehlo_reply(struct smtpd_session *s)
 		list = strv_join(&mechs, " ");
 		buf_reset(&b);
 		buf_printf(&b, "AUTH %s", list);
-		add_kw(s, &lines, "AUTH", buf_cstr(&b));
-		if (set->broken_sasl_clients) {
+		if (mechs.n)	/* none known (backend down): say nothing */
+			add_kw(s, &lines, "AUTH", buf_cstr(&b));
+		if (mechs.n && set->broken_sasl_clients) {
 			buf_reset(&b);
 			buf_printf(&b, "AUTH=%s", list);
 			add_kw(s, &lines, "AUTH", buf_cstr(&b));

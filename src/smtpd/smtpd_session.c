@@ -500,7 +500,7 @@ static void session_event(struct bufferevent *bev, short what, void *ctx)
 		session_free(s);
 		return;
 	}
-	if (s->state == S_GREET)
+	if (s->state == S_GREET || s->commands_total == 0)
 		after = "CONNECT";
 	else if (s->state == S_DATA)
 		after = "DATA";
@@ -762,7 +762,7 @@ static void log_disconnect(struct smtpd_session *s)
 			buf_printf(&b, " %s=%u/%u", buf_cstr(&name), c->ok, c->total);
 		buf_free(&name);
 	}
-	if (s->commands_ok == s->commands_total)
+	if (s->commands_ok == s->commands_total && s->commands_total > 0)
 		buf_printf(&b, " commands=%u", s->commands_ok);
 	else
 		buf_printf(&b, " commands=%u/%u", s->commands_ok, s->commands_total);
