@@ -22,6 +22,7 @@ extern const struct table_ops table_pcre_ops;
 extern const struct table_ops table_cidr_ops;
 extern const struct table_ops table_unionmap_ops;
 extern const struct table_ops table_pipemap_ops;
+extern const struct table_ops table_debug_ops;
 extern const struct table_ops table_lmdb_ops, table_hash_ops, table_btree_ops, table_dbm_ops;
 extern const struct table_ops table_cdb_ops;
 extern const struct table_ops table_sqlite_ops;
@@ -41,6 +42,7 @@ static const struct {
 	{ "cidr", &table_cidr_ops },
 	{ "unionmap", &table_unionmap_ops },
 	{ "pipemap", &table_pipemap_ops },
+	{ "debug", &table_debug_ops },
 	{ "lmdb", &table_lmdb_ops }, { "hash", &table_hash_ops }, { "btree", &table_btree_ops }, { "dbm", &table_dbm_ops },
 	{ "cdb", &table_cdb_ops },
 	{ "sqlite", &table_sqlite_ops },

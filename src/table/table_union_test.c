@@ -1,6 +1,6 @@
 /*
  * table_union_test - unionmap and pipemap (POSTFIX-SEMANTICS 3.7), and
- * the sender-login postmortem: a table list stops at the first table that
+ * debug: wrapping, and the sender-login postmortem: a table list stops at the first table that
  * knows the key, a unionmap asks every member. Answers recorded with
  * postmap 3.7 -q.
  */
@@ -47,6 +47,11 @@ static const struct ucase ucases[] = {
 	{ "randmap braces kept", "randmap:{ {a b} }", "x", "{a b}" },
 	{ "randmap empty", "randmap:{}", "x", "!OPEN" },
 	{ "randmap unbraced", "randmap:a", "x", "!OPEN" },
+	{ "debug found", "debug:inline:{a=1}", "A", "1" },
+	{ "debug not found", "debug:inline:{a=1}", "b", "-" },
+	{ "debug error", "debug:fail:x", "b", "!ERR" },
+	{ "debug bad inner", "debug:nosuch:x", "b", "!OPEN" },
+	{ "debug inside union", "unionmap:{debug:static:a, static:b}", "k", "a,b" },
 };
 
 static void test_cases(void **state)
