@@ -250,8 +250,47 @@ static void extract_headers(const struct buf *hdrs, struct strv *out)
 	strv_free(&resent);
 }
 
-/* read_message - stdin into the writer; headers kept aside for -t */
-static int read_message(struct qfile_writer *w, bool ignore_dots, struct buf *hdrs)
+/* has_from - a From: header among the headers */
+static bool has_from(const struct buf *hdrs)
+{
+	const char *p = hdrs->data ? hdrs->data : "";
+
+	for (; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p)) {
+		const struct header_info *hi = header_classify(p, strcspn(p, "\n"));
+
+		if (hi && hi->id == HDR_FROM)
+			return true;
+	}
+	return false;
+}
+
+/* flush_headers - the header block, with From: made from -F if missing */
+static int flush_headers(struct qfile_writer *w, const struct buf *hdrs, const char *full_name,
+			 const char *sender)
+{
+	if (full_name && !has_from(hdrs)) {
+		struct buf from = BUF_INIT;
+		int rc;
+
+		buf_puts(&from, "From: \"");
+		for (const char *c = full_name; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				buf_putc(&from, '\\');
+			if ((unsigned char)*c >= ' ')
+				buf_putc(&from, *c);
+		}
+		buf_printf(&from, "\" <%s>", sender);
+		rc = qfile_append_line(w, from.data, from.len);
+		buf_free(&from);
+		if (rc < 0)
+			return -1;
+	}
+	return hdrs->len ? qfile_append(w, hdrs->data, hdrs->len) : 0;
+}
+
+/* read_message - stdin into the writer; headers kept aside for -t and -F */
+static int read_message(struct qfile_writer *w, const struct sm_opts *o, const char *sender,
+			struct buf *hdrs)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -259,26 +298,29 @@ static int read_message(struct qfile_writer *w, bool ignore_dots, struct buf *hd
 	bool in_headers = true;
 	int rc = 0;
 
-	while ((n = getline(&line, &cap, stdin)) > 0) {
+	while (rc == 0 && (n = getline(&line, &cap, stdin)) > 0) {
 		size_t len = (size_t)n;
 
 		if (line[len - 1] == '\n')
 			len--;
 		if (len > 0 && line[len - 1] == '\r')
 			len--;
-		if (!ignore_dots && len == 1 && line[0] == '.')
+		if (!o->ignore_dots && len == 1 && line[0] == '.')
 			break;
-		if (in_headers && len == 0)
-			in_headers = false;
+		if (in_headers && (len == 0 || (hdrs->len == 0 && header_name_len(line, len) == 0))) {
+			in_headers = false;	/* an empty line or a body without headers */
+			rc = flush_headers(w, hdrs, o->full_name, sender);
+			if (rc == 0 && len > 0 && hdrs->len == 0 && o->full_name)
+				rc = qfile_append_line(w, "", 0);	/* keep the body a body */
+		}
 		if (in_headers) {
 			buf_append(hdrs, line, len);
 			buf_putc(hdrs, '\n');
-		}
-		if (qfile_append_line(w, line, len) < 0) {
-			rc = -1;
-			break;
-		}
+		} else if (rc == 0)
+			rc = qfile_append_line(w, line, len);
 	}
+	if (rc == 0 && in_headers)
+		rc = flush_headers(w, hdrs, o->full_name, sender);
 	free(line);
 	return rc;
 }
@@ -339,6 +381,7 @@ static int submit(const char *qdir, struct sm_opts *o)
 	struct buf err = BUF_INIT, hdrs = BUF_INIT;
 	struct qfile_writer *w = qfile_create(qdir, "maildrop", &err);
 	char id[QFILE_ID_MAX];
+	char *sender;
 	int rc = 0;
 
 	if (w == NULL) {
@@ -347,11 +390,13 @@ static int submit(const char *qdir, struct sm_opts *o)
 		return EX_TEMPFAIL_;
 	}
 	snprintf(id, sizeof(id), "%s", qfile_writer_id(w));
-	if (read_message(w, o->ignore_dots, &hdrs) < 0)
+	sender = o->sender ? strip_angle(o->sender) : login_name();
+	if (read_message(w, o, sender, &hdrs) < 0)
 		rc = EX_TEMPFAIL_;
 	else if (fill_envelope(w, o, &hdrs) < 0) {
 		qfile_abort(&w);
 		buf_free(&hdrs);
+		free(sender);
 		return sm_usage(o->extract ? "no recipient addresses found in message header"
 					   : "recipient addresses must be given on the command line or with -t");
 	} else if (qfile_commit(&w, &err) < 0)
@@ -367,6 +412,7 @@ static int submit(const char *qdir, struct sm_opts *o)
 	}
 	buf_free(&err);
 	buf_free(&hdrs);
+	free(sender);
 	return rc;
 }
 
