@@ -35,6 +35,7 @@ struct smtpd_sasl;
 struct smtpd_sasl_backend;
 struct smtpd_dns;
 struct smtpd_dns_req;
+struct resolve_list;
 
 enum tls_level { TLS_NONE, TLS_MAY, TLS_ENCRYPT };
 
@@ -98,6 +99,7 @@ struct smtpd_server {
 	struct smtpd_anvil *anvil;
 	struct smtpd_sasl_backend *sasl;
 	struct smtpd_dns *dns;
+	struct resolve_list *limit_exceptions;	/* smtpd_client_event_limit_exceptions */
 	struct event *sigterm, *sighup;
 	struct evconnlistener **listeners;
 	size_t nlisteners;
@@ -125,7 +127,9 @@ struct smtpd_count {
 struct smtpd_session {
 	struct smtpd_server *srv;
 	struct bufferevent *bev;
-	struct event *timer;	/* greet pause, error sleep, deadline */
+	struct event *timer;	/* greet pause, error sleep, auth delay, close */
+	struct event *deadline_ev;	/* smtpd_per_request_deadline only */
+	double deadline;	/* monotonic seconds */
 	int fd;
 	enum smtpd_state state;
 	char addr[INET6_ADDRSTRLEN];
@@ -136,6 +140,7 @@ struct smtpd_session {
 	char *namaddr;		/* "name[addr]" for logs */
 	struct smtpd_dns_req *dns_req;	/* client name lookup in flight */
 	bool dns_done;
+	bool limit_exempt;	/* in smtpd_client_event_limit_exceptions */
 	bool wrapper_pending;	/* wrapper mode: greet when the handshake ends */
 	char *helo;
 	bool esmtp;
@@ -200,6 +205,8 @@ void smtpd_transaction_reset(struct smtpd_session *s);
 void smtpd_log_reject(struct smtpd_session *s, const char *stage, const char *log_text);
 const char *smtpd_proto_name(const struct smtpd_session *s);
 void smtpd_count_ok(struct smtpd_session *s, enum smtpd_verb v);
+bool smtpd_limit_exempt(struct smtpd_server *srv, const char *addr);
+void smtpd_deadline_start(struct smtpd_session *s);
 void smtpd_session_release(struct smtpd_session *s);
 unsigned smtpd_parse_allow(const struct smtpd_session *s);
 bool smtpd_tls_required(struct smtpd_session *s);

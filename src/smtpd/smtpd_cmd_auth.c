@@ -145,7 +145,7 @@ static bool auth_rate_ok(struct smtpd_session *s)
 	long limit = s->srv->set.auth_rate_limit;
 	unsigned n;
 
-	if (limit <= 0)
+	if (limit <= 0 || s->limit_exempt)
 		return true;
 	n = smtpd_anvil_event(s->srv->anvil, s->addr, ANVIL_AUTH, time(NULL));
 	if (n <= (unsigned)limit)

@@ -58,6 +58,7 @@ static void data_checked(void *ctx, struct smtpd_verdict *v)
 	s->data_cont = false;
 	s->state = S_DATA;
 	smtpd_reply(s, R_DATA_GO);
+	smtpd_deadline_start(s);
 	smtpd_resume(s);
 }
 

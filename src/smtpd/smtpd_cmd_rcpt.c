@@ -114,7 +114,7 @@ static bool rcpt_limits(struct smtpd_session *s)
 		smtpd_reply_error(s, R_TOO_MANY_RCPT);
 		return false;
 	}
-	if (set->rcpt_rate_limit > 0) {
+	if (set->rcpt_rate_limit > 0 && !s->limit_exempt) {
 		unsigned n = smtpd_anvil_event(s->srv->anvil, s->addr, ANVIL_RCPT, time(NULL));
 
 		if (n > (unsigned)set->rcpt_rate_limit) {

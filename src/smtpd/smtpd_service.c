@@ -26,6 +26,7 @@
 #include "cleanup/cleanup.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "mail/resolve.h"
 #include "smtpd/smtpd.h"
 #include "smtpd/smtpd_anvil.h"
 #include "smtpd/smtpd_dns.h"
@@ -155,6 +156,7 @@ static void server_free(struct smtpd_server *srv)
 	smtpd_sasl_backend_free(&srv->sasl);
 	smtpd_checks_free(&srv->checks);
 	smtpd_anvil_free(&srv->anvil);
+	resolve_list_free(&srv->limit_exceptions);
 	smtpd_tls_ctx_free(&srv->tls_ctx);
 	smtpd_settings_free(&srv->set);
 }
@@ -183,6 +185,11 @@ int smtpd_service_main(struct config *cf, const struct master_service *svc, cons
 	if (server_sasl(&srv, &err) < 0)
 		log_fatal("service %s: SASL: %s", srv.service, buf_cstr(&err));
 	srv.anvil = smtpd_anvil_new(srv.set.rate_time_unit);
+	srv.limit_exceptions = resolve_list_new("smtpd_client_event_limit_exceptions",
+		config_str(cf, "smtpd_client_event_limit_exceptions"),
+		resolve_parent_style(cf, "smtpd_client_event_limit_exceptions"), &err);
+	if (srv.limit_exceptions == NULL)
+		log_fatal("service %s: %s", srv.service, buf_cstr(&err));
 	server_dns(&srv);
 	server_listen(&srv, fds, nfds);
 	srv.sigterm = evsignal_new(srv.base, SIGTERM, on_signal, &srv);

@@ -37,6 +37,7 @@
 #include "cleanup/cleanup.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "mail/resolve.h"
 #include "smtpd/smtpd_anvil.h"
 #include "smtpd/smtpd_dns.h"
 #include "smtpd/smtpd_effects.h"
@@ -246,6 +247,74 @@ void smtpd_resume(struct smtpd_session *s)
 		session_read(s->bev, s);
 }
 
+/* mono_now - monotonic clock in seconds */
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* session_timeout - the client took too long: 421 and close */
+static void session_timeout(struct smtpd_session *s)
+{
+	if (s->state == S_DATA)
+		log_info("timeout after DATA (%ld bytes) from %s", s->msg_size, s->namaddr);
+	else
+		log_info("timeout after %s from %s", s->commands_total ? smtpd_verb_name(s->last_verb)
+			 : "CONNECT", s->namaddr);
+	smtpd_reply(s, R_TIMEOUT, s->srv->set.myhostname);
+	smtpd_close_after_reply(s);
+}
+
+/* deadline_fired - smtpd_per_request_deadline ran out */
+static void deadline_fired(evutil_socket_t fd, short what, void *ctx)
+{
+	struct smtpd_session *s = ctx;
+
+	(void)fd;
+	(void)what;
+	if (s->closing || (s->state != S_CMD && s->state != S_DATA && s->state != S_AUTH))
+		return;
+	session_timeout(s);
+}
+
+/* deadline_arm - (re)schedule the deadline timer */
+static void deadline_arm(struct smtpd_session *s)
+{
+	double left = s->deadline - mono_now();
+	struct timeval tv;
+
+	if (s->deadline_ev == NULL)
+		return;
+	if (left < 0)
+		left = 0;
+	tv.tv_sec = (time_t)left;
+	tv.tv_usec = (suseconds_t)((left - (double)tv.tv_sec) * 1e6);
+	evtimer_add(s->deadline_ev, &tv);
+}
+
+/* smtpd_deadline_start - a new request: smtpd_timeout to receive it whole */
+void smtpd_deadline_start(struct smtpd_session *s)
+{
+	if (!s->srv->set.per_request_deadline)
+		return;
+	if (s->deadline_ev == NULL)
+		s->deadline_ev = evtimer_new(s->srv->base, deadline_fired, s);
+	s->deadline = mono_now() + (double)s->srv->set.timeout;
+	deadline_arm(s);
+}
+
+/* deadline_credit - DATA: each byte received buys 1/smtpd_min_data_rate s */
+static void deadline_credit(struct smtpd_session *s, size_t bytes)
+{
+	if (s->deadline_ev == NULL || s->srv->set.min_data_rate <= 0)
+		return;
+	s->deadline += (double)bytes / (double)s->srv->set.min_data_rate;
+	deadline_arm(s);
+}
+
 /* improper_pipelining - the client talked ahead where RFC 2920 forbids it */
 static bool improper_pipelining(struct smtpd_session *s, const char *after)
 {
@@ -407,6 +476,7 @@ static bool one_line(struct smtpd_session *s, struct evbuffer *in)
 		return true;
 	}
 	if (s->state == S_DATA) {
+		deadline_credit(s, total);
 		smtpd_data_line(s, line, len, s->data_cont);
 		s->data_cont = false;
 		evbuffer_drain(in, total);
@@ -457,6 +527,9 @@ static void session_read(struct bufferevent *bev, void *ctx)
 			break;
 	}
 	s->in_read = false;
+	/* Everything buffered is answered: the next request's clock starts. */
+	if (s->deadline_ev && !s->closing && s->state == S_CMD && evbuffer_get_length(in) == 0)
+		smtpd_deadline_start(s);
 }
 
 /* session_write - output drained: finish a close */
@@ -507,13 +580,12 @@ static void session_event(struct bufferevent *bev, short what, void *ctx)
 	else if (s->state == S_AUTH)
 		after = "AUTH";
 	if (what & BEV_EVENT_TIMEOUT) {
-		log_info("timeout after %s from %s", after, s->namaddr);
 		if (s->state != S_CLOSE) {
 			/* A peer that does not read either hits the write timeout. */
-			smtpd_reply(s, R_TIMEOUT, s->srv->set.myhostname);
-			smtpd_close_after_reply(s);
+			session_timeout(s);
 			return;
 		}
+		log_info("timeout after %s from %s", after, s->namaddr);
 		session_free(s);
 		return;
 	}
@@ -561,6 +633,7 @@ static void session_greet(struct smtpd_session *s)
 		smtpd_reply_raw(s, buf_cstr(&b));
 		buf_free(&b);
 	}
+	smtpd_deadline_start(s);
 	s->state = S_WAIT;
 	smtpd_fill_facts(s, &f);
 	s->run = smtpd_check_run(s->checks, SMTPD_STAGE_CONNECT, &f, connect_checked, s);
@@ -658,14 +731,31 @@ static void refuse_early(struct smtpd_server *srv, int fd, const char *reply)
 	(void)srv;
 }
 
+/* smtpd_limit_exempt - clients that per-client limits do not apply to */
+bool smtpd_limit_exempt(struct smtpd_server *srv, const char *addr)
+{
+	struct buf err = BUF_INIT;
+	int m;
+
+	if (srv->limit_exceptions == NULL)
+		return false;
+	m = resolve_list_match_host(srv->limit_exceptions, "unknown", addr, &err);
+	if (m < 0)
+		log_warn("smtpd_client_event_limit_exceptions: %s", buf_cstr(&err));
+	buf_free(&err);
+	return m == 1;
+}
+
 /* connection_limits - smtpd_client_connection_count/rate_limit */
-static bool connection_limits(struct smtpd_server *srv, int fd, const char *addr)
+static bool connection_limits(struct smtpd_server *srv, int fd, const char *addr, bool exempt)
 {
 	const struct smtpd_settings *set = &srv->set;
 	unsigned rate;
 	unsigned n = smtpd_anvil_connect(srv->anvil, addr, time(NULL), &rate);
 	struct buf r = BUF_INIT;
 
+	if (exempt)
+		return true;
 	if (set->conn_count_limit > 0 && n > (unsigned)set->conn_count_limit) {
 		log_warn("Connection concurrency limit exceeded: %u from unknown[%s] for service %s",
 			 n, addr, srv->service);
@@ -692,14 +782,17 @@ void smtpd_session_start(struct smtpd_server *srv, int fd, const struct sockaddr
 	socklen_t llen = sizeof(local);
 	char addr[INET6_ADDRSTRLEN];
 	int port = 0;
+	bool exempt;
 
 	(void)salen;
 	sockaddr_text(sa, addr, sizeof(addr), &port);
-	if (!connection_limits(srv, fd, addr))
+	exempt = smtpd_limit_exempt(srv, addr);
+	if (!connection_limits(srv, fd, addr, exempt))
 		return;
 	s = xcalloc(1, sizeof(*s));
 	s->srv = srv;
 	s->fd = fd;
+	s->limit_exempt = exempt;
 	memcpy(s->addr, addr, sizeof(addr));
 	s->port = port;
 	if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
@@ -806,6 +899,8 @@ static void session_free(struct smtpd_session *s)
 	smtpd_mailparams_free(&s->rcptp);
 	if (s->timer)
 		event_free(s->timer);
+	if (s->deadline_ev)
+		event_free(s->deadline_ev);
 	bufferevent_free(s->bev);
 	smtpd_tls_session_free(s);
 	close(s->fd);
