@@ -10,6 +10,8 @@
 #include <string.h>
 
 const struct delivery_agent deliver_agents[] = {
+	{ "smtp", deliver_smtp },
+	{ "lmtp", deliver_lmtp },
 	{ "local", deliver_local },
 	{ "virtual", deliver_virtual },
 	{ NULL, NULL },

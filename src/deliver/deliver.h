@@ -33,6 +33,8 @@ const struct delivery_agent *deliver_agent_find(const char *command);
 /* The agents (one file each). */
 void deliver_local(struct delivery *d);
 void deliver_virtual(struct delivery *d);
+void deliver_smtp(struct delivery *d);
+void deliver_lmtp(struct delivery *d);
 
 /* Record one recipient's outcome: status from dsn's class digit. */
 void deliver_set(struct delivery_rcpt *r, const char *dsn, const char *relay,

@@ -1,0 +1,118 @@
+/*
+ * smtp - the SMTP/LMTP client's pieces: destinations and DNS
+ * (smtp_dns.c), one session as a libevent state machine with STARTTLS and
+ * AUTH (smtp_session.c, smtp_tls.c, smtp_sasl.c), and the agent that tries
+ * hosts in order until every recipient has a final or deferred result
+ * (smtp.c).
+ */
+#ifndef OUTPOST_DELIVER_SMTP_H
+#define OUTPOST_DELIVER_SMTP_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include "deliver/deliver.h"
+#include "lib/buf.h"
+
+struct event_base;
+struct ssl_ctx_st;
+struct deliver_maps;
+
+/* One host to try: name (for logs, SASL, TLS) and one address. */
+struct smtp_host {
+	char *name;			/* "mx1.example.com", or the unix socket path */
+	char addr_text[64];		/* "192.0.2.1", "2001:db8::1", "private/lmtp" */
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	int port;			/* 0 for unix sockets */
+	int pref;			/* MX preference (0 for non-MX) */
+	char *dest;			/* the nexthop entry as written, for SASL lookups */
+};
+
+struct smtp_hosts {
+	struct smtp_host *v;
+	size_t n, cap;
+};
+
+/* What DNS said when no host came out. */
+struct smtp_dns_error {
+	char dsn[16];		/* "4.4.3" (try again) or "5.4.4" (no such host) */
+	struct buf text;
+};
+
+struct smtp_dns_opts {
+	bool lmtp;
+	bool use_mx;		/* smtp_dns_support_level != disabled, smtp_host_lookup has dns */
+	bool use_dns;		/* else getaddrinfo (smtp_host_lookup = native) */
+	int family_pref;	/* AF_INET, AF_INET6 or AF_UNSPEC (smtp_address_preference) */
+	bool ipv4, ipv6;	/* inet_protocols */
+	const char *servers;	/* dns_servers, comma separated, "" = resolv.conf */
+	int default_port;
+	long timeout;		/* seconds for the whole lookup */
+	size_t address_limit;	/* smtp_mx_address_limit, 0 = none */
+};
+
+int smtp_hosts_resolve(const char *nexthop, const struct smtp_dns_opts *o,
+		       struct smtp_hosts *out, struct smtp_dns_error *err);
+void smtp_hosts_free(struct smtp_hosts *h);
+void smtp_hosts_order(struct smtp_host *v, size_t n, int family_pref);
+
+/* Settings of one delivery, read once from the service's configuration. */
+struct smtp_settings {
+	bool lmtp;
+	const char *helo_name;
+	long connect_timeout, helo_timeout, starttls_timeout, mail_timeout,
+		rcpt_timeout, data_init_timeout, data_xfer_timeout,
+		data_done_timeout, quit_timeout;
+	const char *tls_level;		/* none may encrypt verify secure */
+	bool tls_wrapper;
+	const char *tls_servername;	/* "", "hostname", "nexthop", or a name */
+	struct ssl_ctx_st *tls_ctx;
+	bool sasl_enable;
+	bool sasl_sender_dependent;
+	bool sasl_soft_bounce;
+	const char *sasl_mech_filter;
+	const char *sasl_opts, *sasl_tls_opts;
+	struct deliver_maps *sasl_maps;
+	struct deliver_maps *generic_maps;
+	bool skip_5xx_greeting;
+};
+
+/* Per-recipient state inside one attempt. */
+enum smtp_rcpt_state {
+	RCPT_TODO,		/* pending, to send in this session */
+	RCPT_ACCEPTED,		/* RCPT got 2xx */
+	RCPT_DONE,		/* result set */
+};
+
+struct smtp_session_result {
+	bool host_failed;	/* try the next host for what is still pending */
+	bool data_sent;		/* the message went out on this connection */
+	char dsn[16];		/* host-level failure code */
+	struct buf text;	/* host-level failure text */
+};
+
+void smtp_session_run(struct event_base *base, const struct smtp_settings *s,
+		      struct delivery *d, const char *nexthop_domain,
+		      const struct smtp_host *h, enum smtp_rcpt_state *states,
+		      const struct buf *content, struct smtp_session_result *res);
+
+/* smtp_tls.c */
+struct ssl_ctx_st *smtp_tls_ctx_new(struct config *cf, const char *prefix, struct buf *err);
+void smtp_tls_level(struct config *cf, const char *prefix, const char *nexthop,
+		    struct buf *level, struct buf *err);
+
+/* smtp_sasl.c */
+int smtp_sasl_credentials(const struct smtp_settings *s, const char *sender,
+			  const char *hostname, const char *dest, struct buf *user,
+			  struct buf *pass, struct buf *err);
+const char *smtp_sasl_choose(const struct smtp_settings *s, const char *offered,
+			     bool tls, struct buf *why);
+void smtp_base64(const char *in, size_t len, struct buf *out);
+
+/* smtp_proto helpers */
+void smtp_xtext(const char *in, struct buf *out);
+void smtp_reply_dsn(int code, const char *text, char dsn[16]);
+void smtp_stuff(const struct buf *content, struct buf *out);
+
+#endif
