@@ -405,7 +405,9 @@ static int submit(const char *qdir, struct sm_opts *o)
 		fprintf(stderr, "sendmail: fatal: cannot queue the message: %s\n",
 			err.len ? err.data : strerror(errno));
 		qfile_abort(&w);
-	} else if (qfile_notify(qdir, "pickup", "W") < 0) {
+	} else if (qfile_notify(qdir, "pickup", "W") < 0 && errno != EACCES) {
+		/* EACCES: public/ is closed to us; pickup still finds the
+		 * file on its next scan, within a second */
 		fprintf(stderr, "sendmail: warning: the mail system is down: message %s is kept in "
 				"%s/maildrop and will be delivered when Outpost starts\n",
 			id, qdir);

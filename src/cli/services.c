@@ -5,10 +5,12 @@
  * Public: service_impls[], service_impl_find.
  */
 #include "cli/master.h"
+#include "cli/queue_services.h"
 
 #include <string.h>
 
 const struct service_impl service_impls[] = {
+	{ "qmgr", cli_qmgr_main, SERVICE_LISTEN_FIFO },
 	{ NULL, NULL, SERVICE_LISTEN_DEFAULT },
 };
 

@@ -463,6 +463,8 @@ int qfile_notify(const char *queue_dir, const char *service, const char *cmd)
 	struct buf line = BUF_INIT;
 	int fd, rc = -1;
 
+	int saved;
+
 	buf_printf(&path, "%s/public/%s", queue_dir, service);
 	fd = open(path.data, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd >= 0) {
@@ -472,8 +474,10 @@ int qfile_notify(const char *queue_dir, const char *service, const char *cmd)
 			rc = 0;
 		close(fd);
 	}
+	saved = errno;
 	buf_free(&path);
 	buf_free(&line);
+	errno = saved;
 	return rc;
 }
 

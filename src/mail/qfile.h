@@ -148,7 +148,8 @@ void qfile_commit_async(struct qfile_committer *c, struct qfile_writer **wp,
 
 /* qfile_wakeup - tell a running qmgr (queue_dir/public/qmgr FIFO) that
  * something changed; cmd is one line such as "W" (new mail), "F" (flush
- * all), "F example.com", "I QUEUEID". Returns -1 if no qmgr listens. */
+ * all"), "F example.com", "I QUEUEID". Returns -1 with errno: ENXIO or
+ * ENOENT when no qmgr listens, EACCES when we may not reach it. */
 int qfile_wakeup(const char *queue_dir, const char *cmd);
 /* qfile_notify - the same for another FIFO service ("pickup") */
 int qfile_notify(const char *queue_dir, const char *service, const char *cmd);
