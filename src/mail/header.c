@@ -427,3 +427,114 @@ void header_addr_split(const char *addr, struct buf *local, struct buf *domain)
 	buf_append(local, addr, (size_t)(at - addr));
 	buf_puts(domain, at + 1);
 }
+
+#define HEADER_FOLD_COLUMNS 69	/* recorded from Postfix 3.7's cleanup */
+
+/* Rendering state for header_addrs_render(). */
+struct render {
+	struct buf seg;		/* current comma-separated segment */
+	struct buf *out;
+	size_t line_len;	/* columns on the current output line */
+	bool prev_word;		/* last unit was a word (atom, quoted, comment, address) */
+	bool prev_spaced;	/* last unit was ',' or a group ':' */
+};
+
+/* render_unit - one word or operator, with Postfix's spacing rule */
+static void render_unit(struct render *r, const char *text, size_t len,
+			bool word, char op, bool spaced_after)
+{
+	if (r->seg.len > 0 && (r->prev_spaced || op == '<' || (r->prev_word && word)))
+		buf_putc(&r->seg, ' ');
+	buf_append(&r->seg, text, len);
+	r->prev_word = word;
+	r->prev_spaced = spaced_after;
+}
+
+/* render_flush - append the segment to the output, folding if too long */
+static void render_flush(struct render *r, bool had_prev)
+{
+	if (r->seg.len == 0)
+		return;
+	if (had_prev) {
+		if (r->line_len + 1 + r->seg.len > HEADER_FOLD_COLUMNS) {
+			buf_puts(r->out, "\n\t");
+			r->line_len = 1;
+		} else {
+			buf_putc(r->out, ' ');
+			r->line_len++;
+		}
+	}
+	buf_append(r->out, r->seg.data, r->seg.len);
+	r->line_len += r->seg.len;
+	buf_reset(&r->seg);
+}
+
+/* addr_index - the address whose addr-spec span holds token t, or -1 */
+static long addr_index(const struct header_addrs *l, const struct tok *t)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].end > l->v[i].start && t->start >= l->v[i].start &&
+		    t->end <= l->v[i].end)
+			return (long)i;
+	return -1;
+}
+
+/* header_addrs_render - "Name: list" again with repl[i] (or the parsed
+ * address) in place of address i; l must come from parsing the value of
+ * this same line (spans relative to the value start) */
+void header_addrs_render(const char *line, size_t len,
+			 const struct header_addrs *l, char *const *repl,
+			 struct buf *out)
+{
+	size_t colon = (size_t)((const char *)memchr(line, ':', len) - line);
+	const char *val = line + colon + 1;
+	size_t vlen = len - colon - 1;
+	struct toks t = { NULL, 0, 0 };
+	struct render r = { BUF_INIT, out, 0, false, false };
+	struct buf ext = BUF_INIT;
+	long last_addr = -1;
+	int angle = 0;
+	bool segs = false;
+
+	buf_reset(out);
+	buf_append(out, line, header_name_len(line, len));
+	buf_puts(out, ": ");
+	r.line_len = out->len;
+	tokenize(val, vlen, &t);
+	for (size_t i = 0; i < t.n; i++) {
+		const struct tok *k = &t.v[i];
+		long a = addr_index(l, k);
+
+		if (a >= 0) {
+			if (a != last_addr) {
+				header_addr_externalize(repl && repl[a] ? repl[a] : l->v[a].addr,
+							&ext);
+				render_unit(&r, ext.data, ext.len, true, '\0', false);
+				last_addr = a;
+			}
+			continue;
+		}
+		if (k->type == TOK_SPECIAL) {
+			if (k->c == '<')
+				angle++;
+			else if (k->c == '>' && angle > 0)
+				angle--;
+			else if (angle > 0)
+				continue;	/* source route inside <> */
+			render_unit(&r, &k->c, 1, false, k->c,
+				    angle == 0 && (k->c == ':' || k->c == ','));
+			if (k->c == ',' && angle == 0) {
+				render_flush(&r, segs);
+				segs = true;
+			}
+			continue;
+		}
+		if (angle > 0)
+			continue;	/* route words inside <> */
+		render_unit(&r, val + k->start, k->end - k->start, true, '\0', false);
+	}
+	render_flush(&r, segs);
+	buf_free(&r.seg);
+	buf_free(&ext);
+	free(t.v);
+}

@@ -14,6 +14,12 @@
  * byte span of its addr-spec in the source text, so a caller can rewrite
  * an address in place and keep display names and comments as they were.
  *
+ * header_addrs_render() writes an address header again after rewriting,
+ * the way Postfix does: addresses re-quoted from internal form, one space
+ * after commas and group colons, before '<' and between words, source
+ * routes dropped, and the result folded at commas (tab continuation) when
+ * a line would grow past 69 columns.
+ *
  * Bad input never fails: an unbalanced quote, comment or bracket ends at
  * the end of the text, as Postfix's tokenizer does.
  */
@@ -100,6 +106,10 @@ struct header_addrs {
 
 void header_addrs_parse(const char *text, size_t len, struct header_addrs *out);
 void header_addrs_free(struct header_addrs *l);
+
+void header_addrs_render(const char *line, size_t len,
+			 const struct header_addrs *l, char *const *repl,
+			 struct buf *out);
 
 void header_addr_internalize(const char *ext, struct buf *out);
 void header_addr_externalize(const char *intl, struct buf *out);
