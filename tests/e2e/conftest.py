@@ -24,7 +24,8 @@ What it does:
 main= takes a dict (merged over the defaults below) or a string appended to
 main.cf. files= writes extra files into the config directory
 ({"passwd": "alice $6$..."}); srv.path("passwd") gives their path.
-Helpers: free_port(), wait_port(), Outpost.log(), Outpost.wait_log(regex),
+wait_log=REGEX waits for a log line instead of a port (for instances
+without smtpd). Helpers: free_port(), wait_port(), Outpost.log(), Outpost.wait_log(regex),
 Outpost.smtp(service), Outpost.raw(service) (a plain socket with
 recv_reply()/send()), which other helpers' tests may reuse.
 """
@@ -144,7 +145,7 @@ class Outpost:
     """One Outpost instance with its own configuration directory."""
 
     def __init__(self, root, main=None, master=None, files=None, ports=None,
-                 wait_port=None):
+                 wait_port=None, wait_log=None):
         self.dir = str(root)
         os.makedirs(self.dir, exist_ok=True)
         self.ports = {name: free_port() for name in (ports or ["smtp", "submission", "smtps"])}
@@ -152,6 +153,7 @@ class Outpost:
         self.logfile = os.path.join(self.dir, "maillog")
         self.proc = None
         self._wait = wait_port
+        self._wait_log = wait_log   # a log regex instead of a port (no smtpd)
         for name, text in (files or {}).items():
             with open(self.path(name), "w") as f:
                 f.write(text)
@@ -186,8 +188,11 @@ class Outpost:
         self.proc = subprocess.Popen([OUTPOST, "start", "-f", "-c", self.dir],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
-            wait_port(self._wait or self.port, timeout=15)
-        except TimeoutError:
+            if self._wait_log:
+                self.wait_log(self._wait_log, timeout=15)
+            else:
+                wait_port(self._wait or self.port, timeout=15)
+        except (TimeoutError, AssertionError):
             self.stop()
             out = self.proc.stdout.read().decode(errors="replace") if self.proc.stdout else ""
             raise RuntimeError(f"outpost did not start:\n{out}\n{self.log()}")
