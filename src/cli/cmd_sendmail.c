@@ -444,8 +444,11 @@ static char *queue_dir_for(const char *confdir)
 	struct config *cf = config_load(confdir, &err);
 	char *q = NULL;
 
-	if (cf == NULL)
+	if (cf == NULL) {
+		while (err.len && err.data[err.len - 1] == '\n')
+			buf_truncate(&err, err.len - 1);
 		fprintf(stderr, "sendmail: fatal: %s\n", buf_cstr(&err));
+	}
 	else
 		q = xstrdup(config_str(cf, "queue_directory"));
 	config_free(&cf);
