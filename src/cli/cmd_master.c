@@ -220,8 +220,8 @@ static int signal_master(int argc, char **argv, const char *usage, int sig, pid_
 
 	if (parse_dir_opts(argc, argv, usage, 0, &dir, &fg) < 0)
 		return 2;
-	if ((cf = load_or_say(dir)) == NULL)
-		return 1;
+	/* the pid file must be found even when main.cf is broken now */
+	cf = config_load_unchecked(dir);
 	*pidfile = master_pid_path(cf);
 	config_free(&cf);
 	if ((*pidp = running_pid(*pidfile)) == 0) {
@@ -244,12 +244,16 @@ int cmd_stop(int argc, char **argv)
 	int rc = signal_master(argc, argv, "stop [-c DIR]", SIGTERM, &pid, &pidfile), i;
 
 	if (rc == 0) {
-		for (i = 0; i < 300 && kill(pid, 0) == 0; i++)
+		/* gone when its pid file is no longer locked (a zombie still answers kill 0) */
+		for (i = 0; i < 300 && running_pid(pidfile) == pid; i++)
 			usleep(50 * 1000);
-		if (kill(pid, 0) == 0) {
+		if (running_pid(pidfile) == pid) {
 			fprintf(stderr, "outpost: warning: master (pid %ld) still running\n", (long)pid);
 			rc = 1;
 		} else {
+			/* let it finish exiting (not forever: a zombie never does) */
+			for (i = 0; i < 20 && kill(pid, 0) == 0; i++)
+				usleep(50 * 1000);
 			fprintf(stderr, "outpost: stopped the mail system (pid %ld)\n", (long)pid);
 		}
 	}

@@ -399,6 +399,31 @@ struct config *config_load_files(const char *main_cf, const char *master_cf, str
 	return cf;
 }
 
+/*
+ * config_load_unchecked - main.cf settings that parse, without validation
+ * and without master.cf: for tools that must work on a broken
+ * configuration (finding the pid file to stop a running master). Never
+ * NULL; getters of a bad value give ""/0 and a warning.
+ */
+struct config *config_load_unchecked(const char *config_dir)
+{
+	struct buf path = BUF_INIT, err = BUF_INIT;
+	struct config *cf;
+	size_t i;
+
+	buf_printf(&path, "%s/main.cf", config_dir);
+	cf = config_new(config_dir, buf_cstr(&path), NULL);
+	mainfile_read(buf_cstr(&path), &cf->ents, &err, NULL);
+	val_put(cf, "config_directory", config_dir, buf_cstr(&path), -1);
+	for (i = 0; i < cf->ents.n; i++)
+		val_put(cf, cf->ents.v[i].name, cf->ents.v[i].value, cf->ents.v[i].file,
+			cf->ents.v[i].line);
+	build_settings(cf);
+	buf_free(&path);
+	buf_free(&err);
+	return cf;
+}
+
 /* config_load - main.cf and master.cf of a configuration directory */
 struct config *config_load(const char *config_dir, struct buf *err)
 {

@@ -77,6 +77,9 @@ struct config *config_load_files(const char *main_cf, const char *master_cf,
 struct config *config_for_service(const struct config *base,
 				  const char *service_name, struct buf *err);
 void config_free(struct config **cfp);
+/* main.cf as far as it parses, unvalidated, never NULL (to stop a master
+ * whose configuration was broken since it started). */
+struct config *config_load_unchecked(const char *config_dir);
 
 const char *config_dir(const struct config *cf);
 const char *config_str(struct config *cf, const char *name);

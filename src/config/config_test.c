@@ -445,6 +445,10 @@ static const struct lint_case lint_cases[] = {
 	  "did you mean smtpd_sasl_auth_enable" },
 	{ "wrappermode global", "smtpd_tls_wrappermode = yes\n", NULL, 0,
 	  "set it with -o on the smtps" },
+	{ "sasl maps, auth per service", "smtpd_sasl_password_maps = texthash:/p\n",
+	  "sub inet n - n - - smtpd -o smtpd_sasl_auth_enable=yes\n", 0, NULL },
+	{ "sasl maps, no auth", "smtpd_sasl_password_maps = texthash:/p\n", NULL, 0,
+	  "smtpd_sasl_auth_enable = no" },
 	{ "server tls no cert", "smtpd_tls_security_level = may\n", NULL, 0,
 	  "STARTTLS will fail" },
 };

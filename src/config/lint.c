@@ -213,35 +213,47 @@ static void hint(struct config *cf, struct strv *out, const char *name, const ch
 	strv_push_take(out, buf_steal(&b));
 }
 
-/* server_tls_on - does main.cf or any smtpd service offer TLS? */
-static bool server_tls_on(struct config *cf)
+/* smtpd_option - does main.cf or any smtpd service's -o set name to one of values? */
+static bool smtpd_option(struct config *cf, const char *name, const char *const *values)
 {
 	const struct master_service *svcs;
+	const char *const *v;
 	size_t i, j, n;
-	const char *level = config_str(cf, "smtpd_tls_security_level");
 
-	if (strcmp(level, "may") == 0 || strcmp(level, "encrypt") == 0 ||
-	    (*level == '\0' && config_bool(cf, "smtpd_use_tls")))
-		return true;
+	for (v = values; *v; v++)
+		if (str_eq_case(config_str(cf, name), *v))
+			return true;
 	svcs = config_services(cf, &n);
 	for (i = 0; i < n; i++) {
 		if (strcmp(svcs[i].command, "smtpd") != 0)
 			continue;
 		for (j = 0; j < svcs[i].opt_names.n; j++) {
-			const char *o = svcs[i].opt_names.v[j], *v = svcs[i].opt_values.v[j];
-
-			if ((strcmp(o, "smtpd_tls_security_level") == 0 &&
-			     (strcmp(v, "may") == 0 || strcmp(v, "encrypt") == 0)) ||
-			    (strcmp(o, "smtpd_tls_wrappermode") == 0 && strcmp(v, "yes") == 0))
-				return true;
+			if (strcmp(svcs[i].opt_names.v[j], name) != 0)
+				continue;
+			for (v = values; *v; v++)
+				if (str_eq_case(svcs[i].opt_values.v[j], *v))
+					return true;
 		}
 	}
 	return false;
 }
 
+/* server_tls_on - does main.cf or any smtpd service offer TLS? */
+static bool server_tls_on(struct config *cf)
+{
+	static const char *const levels[] = { "may", "encrypt", NULL };
+	static const char *const yes[] = { "yes", NULL };
+
+	if (smtpd_option(cf, "smtpd_tls_security_level", levels) ||
+	    smtpd_option(cf, "smtpd_tls_wrappermode", yes))
+		return true;
+	return *config_str(cf, "smtpd_tls_security_level") == '\0' && config_bool(cf, "smtpd_use_tls");
+}
+
 /* config_lint_hints - settings that belong to the other side; returns how many */
 int config_lint_hints(struct config *cf, struct strv *out)
 {
+	static const char *const yes[] = { "yes", NULL };
 	bool server_cert = *config_str(cf, "smtpd_tls_cert_file") != '\0' ||
 			   *config_str(cf, "smtpd_tls_chain_files") != '\0';
 	size_t before = out->n;
@@ -267,7 +279,7 @@ int config_lint_hints(struct config *cf, struct strv *out)
 		     "smtp_sasl_auth_enable = yes turns on AUTH for outgoing mail (client), but "
 		     "smtp_sasl_password_maps is empty; did you mean smtpd_sasl_auth_enable "
 		     "(AUTH for your users)?");
-	if (config_is_set(cf, "smtpd_sasl_password_maps") && !config_bool(cf, "smtpd_sasl_auth_enable"))
+	if (config_is_set(cf, "smtpd_sasl_password_maps") && !smtpd_option(cf, "smtpd_sasl_auth_enable", yes))
 		hint(cf, out, "smtpd_sasl_password_maps",
 		     "smtpd_sasl_password_maps is set but smtpd_sasl_auth_enable = no: the server "
 		     "offers no AUTH (for relaying through another server use smtp_sasl_password_maps)");

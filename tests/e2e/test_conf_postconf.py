@@ -71,8 +71,11 @@ def test_unknown_parameter_warning(conf):
     assert "did you mean smtpd_sender_restrictions?" in c.stderr
 
 
-def test_check_clean(conf):
-    p = outpost("check", "-c", conf)
+def test_check_clean(tmp_path):
+    (tmp_path / "main.cf").write_text("myhostname = mx.example.com\n"
+                                      "local_recipient_maps =\n")
+    (tmp_path / "master.cf").write_text("smtp inet n - n - - smtpd\n")
+    p = outpost("check", "-c", str(tmp_path))
     assert p.returncode == 0, p.stderr
 
 

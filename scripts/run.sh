@@ -1,0 +1,41 @@
+#!/bin/sh
+# run.sh - what `make run` does after building: start Outpost in the
+# foreground with the example configuration, on loopback, as you.
+#
+# The first run creates run/ from examples/ (queue_directory and
+# mail_owner point into run/ and at the invoking user) and a self-signed
+# TLS certificate with openssl. Later runs reuse run/ as it is, so edits
+# there stick; remove run/ to start over. Ctrl-C stops the server.
+set -eu
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+RUN="$ROOT/run"
+BUILD="${OUTPOST_BUILD:-$ROOT/build}"
+OUTPOST="$BUILD/src/cli/outpost"
+
+if [ ! -x "$OUTPOST" ]; then
+	echo "run.sh: $OUTPOST not found; build first (make)" >&2
+	exit 1
+fi
+
+if [ ! -f "$RUN/main.cf" ]; then
+	mkdir -p "$RUN"
+	for f in "$ROOT"/examples/*; do
+		[ "$(basename "$f")" = main.cf ] || cp "$f" "$RUN/"
+	done
+	sed -e "s#^queue_directory = .*#queue_directory = $RUN/queue#" \
+	    -e "s#^mail_owner = .*#mail_owner = $(id -un)#" \
+	    "$ROOT/examples/main.cf" > "$RUN/main.cf"
+	echo "run.sh: created $RUN from examples/"
+fi
+
+if [ ! -f "$RUN/cert.pem" ] || [ ! -f "$RUN/key.pem" ]; then
+	openssl req -x509 -newkey rsa:2048 -nodes -days 3650 \
+	    -subj "/CN=mx.example.test" -addext "subjectAltName=DNS:mx.example.test,DNS:localhost" \
+	    -keyout "$RUN/key.pem" -out "$RUN/cert.pem" 2>/dev/null
+	chmod 600 "$RUN/key.pem"
+	echo "run.sh: created a self-signed certificate in $RUN/cert.pem"
+fi
+
+echo "run.sh: starting Outpost (configuration $RUN); Ctrl-C stops it"
+exec "$OUTPOST" start -f -c "$RUN"
