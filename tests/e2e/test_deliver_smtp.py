@@ -1,0 +1,395 @@
+"""The SMTP client (`outpost deliver-test deliver -t smtp`) against real peers
+on loopback: aiosmtpd relays with STARTTLS and AUTH (certificates made here
+with openssl), dnsmasq serving MX records, and hand-written servers that
+drop the connection or stall.
+
+The per-sender relay scenario: notify@app.test is routed by
+sender_dependent_relayhost_maps to relay A and authenticates there with
+its own credentials (smtp_sender_dependent_authentication); everyone else
+goes through relayhost = relay B with the default credentials, which are
+looked up by the nexthop as written ("[127.0.0.1]:PORT"). Without a
+credential B answers 530 and the message is deferred with B's reply.
+"""
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+
+import pytest
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("OUTPOST_BUILD", os.path.join(ROOT, "build"))
+OUTPOST = os.path.join(BUILD, "src", "cli", "outpost")
+DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+
+MESSAGE = ("From: App <notify@app.test>\n"
+           "To: user@example.org\n"
+           "Subject: relay test\n"
+           "\n"
+           ".a line that starts with a dot\n"
+           "..two dots\n"
+           "end\n")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+class Recorder:
+    """aiosmtpd handler: remembers each message with the login and TLS state."""
+
+    def __init__(self, reject=None):
+        self.messages = []
+        self.reject = reject or {}
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.reject:
+            return self.reject[address]
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 Ok"
+
+    async def handle_DATA(self, server, session, envelope):
+        login = getattr(session, "outpost_login", None)
+        self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
+                              "data": envelope.original_content, "login": login,
+                              "tls": session.ssl is not None, "helo": session.host_name})
+        return "250 2.0.0 Ok: queued as SINK%d" % len(self.messages)
+
+
+class Relay:
+    def __init__(self, host="127.0.0.1", port=None, tls=None, users=None, require=False, reject=None):
+        self.port = port or free_port()
+        self.rec = Recorder(reject)
+        kw = {}
+        if tls:
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(*tls)
+            kw.update(tls_context=ctx, require_starttls=require)
+        if users is not None:
+            def auth(server, session, envelope, mechanism, data):
+                ok = users.get(data.login.decode()) == data.password.decode()
+                if ok:
+                    session.outpost_login = data.login.decode()
+                return AuthResult(success=ok, handled=False)
+            kw.update(authenticator=auth, auth_required=require, auth_require_tls=bool(tls))
+        self.c = Controller(self.rec, hostname=host, port=self.port, **kw)
+        self.c.start()
+
+    @property
+    def messages(self):
+        return self.rec.messages
+
+    def stop(self):
+        self.c.stop()
+
+
+@pytest.fixture(scope="module")
+def pki():
+    d = tempfile.mkdtemp(prefix="outpost-pki-")
+    run = lambda *a: subprocess.run(a, cwd=d, check=True, capture_output=True)
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Test CA",
+        "-keyout", "ca.key", "-out", "ca.pem")
+    for name in ("relay-a.test", "relay-b.test"):
+        run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}",
+            "-keyout", f"{name}.key", "-out", f"{name}.csr")
+        write(os.path.join(d, f"{name}.ext"), f"subjectAltName=DNS:{name}\n")
+        run("openssl", "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", f"{name}.ext", "-out", f"{name}.pem")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def dns():
+    """dnsmasq on loopback: two MX of different preference, relay names, a local zone."""
+    port = free_port()
+    p = subprocess.Popen([DNSMASQ, "-k", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+                          "--listen-address=127.0.0.1", f"--port={port}", "--bind-interfaces",
+                          "--pid-file=", "--user=" + ("root" if os.geteuid() == 0 else ""),
+                          "--mx-host=mx.test,mx1.mx.test,10", "--mx-host=mx.test,mx2.mx.test,20",
+                          "--host-record=mx1.mx.test,127.0.0.2", "--host-record=mx2.mx.test,127.0.0.3",
+                          "--host-record=relay-a.test,127.0.0.1", "--host-record=relay-b.test,127.0.0.1",
+                          "--local=/local.test/"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    time.sleep(0.5)
+    assert p.poll() is None, p.stdout.read()
+    yield f"127.0.0.1:{port}"
+    p.terminate()
+    p.wait()
+
+
+def conf_dir(tmp_path, extra=""):
+    d = tmp_path / "conf"
+    d.mkdir(exist_ok=True)
+    write(d / "main.cf", "myhostname = client.example.net\n"
+          "smtp_helo_name = client.example.net\n" + extra)
+    return str(d)
+
+
+def deliver(conf, nexthop, rcpts, sender="notify@app.test", msg=MESSAGE, extra=()):
+    write(os.path.join(conf, "message"), msg)
+    p = subprocess.run([OUTPOST, "deliver-test", "-c", conf, "deliver", "-t", "smtp", "-n", nexthop,
+                        "-f", sender, "-q", "4ZqTest2z1", *extra, os.path.join(conf, "message"), *rcpts],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    return {r["recipient"]: r for r in json.loads(p.stdout)}, p.stderr
+
+
+def route(conf, sender, rcpt):
+    p = subprocess.run([OUTPOST, "deliver-test", "-c", conf, "route", "-f", sender, rcpt],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def crlf(text):
+    return text.replace("\n", "\r\n").encode()
+
+
+def test_per_recipient_results_and_content(tmp_path):
+    relay = Relay(reject={"bad@example.org": "550 5.1.1 <bad@example.org>: Recipient address rejected: User unknown",
+                          "later@example.org": "451 4.3.0 <later@example.org>: try again later"})
+    try:
+        conf = conf_dir(tmp_path)
+        res, log = deliver(conf, f"[127.0.0.1]:{relay.port}",
+                           ["user@example.org", "bad@example.org", "later@example.org"])
+    finally:
+        relay.stop()
+    ok, bad, later = res["user@example.org"], res["bad@example.org"], res["later@example.org"]
+    assert (ok["status"], ok["dsn"], ok["reply"]) == ("sent", "2.0.0", "250 2.0.0 Ok: queued as SINK1")
+    assert ok["relay"] == f"127.0.0.1[127.0.0.1]:{relay.port}"
+    assert (bad["status"], bad["dsn"]) == ("bounced", "5.1.1")
+    assert bad["reply"] == ("host 127.0.0.1[127.0.0.1] said: 550 5.1.1 <bad@example.org>: Recipient "
+                            "address rejected: User unknown (in reply to RCPT TO command)")
+    assert (later["status"], later["dsn"]) == ("deferred", "4.3.0")
+    m, = relay.messages
+    assert m["from"] == "notify@app.test" and m["to"] == ["user@example.org"]
+    assert m["helo"] == "client.example.net"
+    assert m["data"] == crlf(MESSAGE)  # dot-stuffing undone by the server, CRLF on the wire
+    assert (f"4ZqTest2z1: to=<user@example.org>, relay=127.0.0.1[127.0.0.1]:{relay.port}, delay="
+            in log)
+    assert "dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as SINK1)" in log
+
+
+def test_per_sender_relay_with_tls_and_auth(tmp_path, pki):
+    a = Relay(tls=(f"{pki}/relay-a.test.pem", f"{pki}/relay-a.test.key"),
+              users={"notifyuser": "notify-secret"}, require=True)
+    b = Relay(tls=(f"{pki}/relay-b.test.pem", f"{pki}/relay-b.test.key"),
+              users={"defaultuser": "default-secret"}, require=True)
+    try:
+        conf = conf_dir(tmp_path,
+                        f"relayhost = [127.0.0.1]:{b.port}\n"
+                        f"sender_dependent_relayhost_maps = texthash:{tmp_path}/conf/sender_relay\n"
+                        "smtp_sasl_auth_enable = yes\n"
+                        f"smtp_sasl_password_maps = texthash:{tmp_path}/conf/sasl_passwd\n"
+                        "smtp_sender_dependent_authentication = yes\n"
+                        "smtp_sasl_security_options = noanonymous\n"
+                        "smtp_tls_security_level = encrypt\n")
+        write(f"{conf}/sender_relay", f"notify@app.test [127.0.0.1]:{a.port}\n")
+        write(f"{conf}/sasl_passwd", "notify@app.test notifyuser:notify-secret\n"
+              f"[127.0.0.1]:{b.port} defaultuser:default-secret\n")
+        ra = route(conf, "notify@app.test", "user@example.org")
+        rb = route(conf, "other@app.test", "user@example.org")
+        assert (ra["transport"], ra["nexthop"]) == ("smtp", f"[127.0.0.1]:{a.port}")
+        assert (rb["transport"], rb["nexthop"]) == ("smtp", f"[127.0.0.1]:{b.port}")
+        res_a, log_a = deliver(conf, ra["nexthop"], ["user@example.org"], sender="notify@app.test")
+        res_b, log_b = deliver(conf, rb["nexthop"], ["user@example.org"], sender="other@app.test")
+        assert res_a["user@example.org"]["status"] == "sent", res_a
+        assert res_b["user@example.org"]["status"] == "sent", res_b
+        assert [(m["from"], m["login"], m["tls"]) for m in a.messages] == \
+            [("notify@app.test", "notifyuser", True)]
+        assert [(m["from"], m["login"], m["tls"]) for m in b.messages] == \
+            [("other@app.test", "defaultuser", True)]
+        assert f"Untrusted TLS connection established to 127.0.0.1[127.0.0.1]:{a.port}: TLSv1" in log_a
+
+        # the default credential goes missing: B refuses with 530 and the mail defers
+        write(f"{conf}/sasl_passwd", "notify@app.test notifyuser:notify-secret\n")
+        res, log = deliver(conf, rb["nexthop"], ["user@example.org"], sender="other@app.test")
+        r = res["user@example.org"]
+        assert (r["status"], r["dsn"]) == ("deferred", "4.7.0"), r
+        assert r["reply"].startswith("host 127.0.0.1[127.0.0.1] said: 530 5.7.0 ")
+        assert r["reply"].endswith("(in reply to MAIL FROM command)")
+        assert "status=deferred (host 127.0.0.1[127.0.0.1] said: 530" in log
+        assert len(b.messages) == 1
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_sasl_defaults_refuse_plaintext_and_535_defers(tmp_path, pki):
+    b = Relay(tls=(f"{pki}/relay-b.test.pem", f"{pki}/relay-b.test.key"),
+              users={"defaultuser": "default-secret"}, require=True)
+    try:
+        conf = conf_dir(tmp_path, "smtp_sasl_auth_enable = yes\n"
+                        f"smtp_sasl_password_maps = texthash:{tmp_path}/conf/sasl_passwd\n"
+                        "smtp_tls_security_level = encrypt\n")
+        write(f"{conf}/sasl_passwd", f"[127.0.0.1]:{b.port} defaultuser:wrong\n")
+        res, _ = deliver(conf, f"[127.0.0.1]:{b.port}", ["user@example.org"])
+        r = res["user@example.org"]
+        assert (r["status"], r["dsn"]) == ("deferred", "4.7.0")
+        assert "no mechanism available" in r["reply"]  # Postfix's default: noplaintext
+        with open(f"{conf}/main.cf", "a") as f:
+            f.write("smtp_sasl_security_options = noanonymous\n")
+        res, _ = deliver(conf, f"[127.0.0.1]:{b.port}", ["user@example.org"])
+        r = res["user@example.org"]
+        assert (r["status"], r["dsn"][0]) == ("deferred", "4"), r  # 535 soft-bounces
+        assert "SASL authentication failed; server 127.0.0.1[127.0.0.1] said: 535" in r["reply"]
+        assert b.messages == []
+    finally:
+        b.stop()
+
+
+def test_tls_verify_and_secure_levels(tmp_path, pki, dns):
+    a = Relay(tls=(f"{pki}/relay-a.test.pem", f"{pki}/relay-a.test.key"), require=True)
+    try:
+        conf = conf_dir(tmp_path, f"dns_servers = {dns}\n"
+                        f"smtp_tls_CAfile = {pki}/ca.pem\n"
+                        "smtp_tls_security_level = verify\n"
+                        "smtp_tls_servername = hostname\n"
+                        f"smtp_tls_policy_maps = texthash:{tmp_path}/conf/tls_policy\n")
+        write(f"{conf}/tls_policy", f"[relay-b.test]:{a.port} secure\n")
+        res, log = deliver(conf, f"[relay-a.test]:{a.port}", ["user@example.org"])
+        assert res["user@example.org"]["status"] == "sent", res
+        assert f"Verified TLS connection established to relay-a.test[127.0.0.1]:{a.port}" in log
+        # relay-b.test reaches the same server, whose certificate names relay-a.test
+        res, log = deliver(conf, f"[relay-b.test]:{a.port}", ["user@example.org"])
+        r = res["user@example.org"]
+        assert (r["status"], r["dsn"]) == ("deferred", "4.7.5"), r
+        assert "Trusted TLS connection established" in log
+        assert len(a.messages) == 1
+    finally:
+        a.stop()
+
+
+def test_mx_preference_and_fallback(tmp_path, dns):
+    port = free_port()
+    mx2 = Relay(host="127.0.0.3", port=port)  # mx1 (127.0.0.2, preferred) is down
+    try:
+        conf = conf_dir(tmp_path, f"dns_servers = {dns}\n")
+        res, log = deliver(conf, f"mx.test:{port}", ["user@mx.test"])
+    finally:
+        mx2.stop()
+    r = res["user@mx.test"]
+    assert (r["status"], r["relay"]) == ("sent", f"mx2.mx.test[127.0.0.3]:{port}")
+    assert f"connect to mx1.mx.test[127.0.0.2]:{port}: Connection refused" in log
+    assert len(mx2.messages) == 1
+
+
+def test_no_mx_no_address_defers_unknown_domain_bounces(tmp_path, dns):
+    conf = conf_dir(tmp_path, f"dns_servers = {dns}\n")
+    res, _ = deliver(conf, "nowhere.test", ["user@nowhere.test"])
+    r = res["user@nowhere.test"]
+    assert (r["status"], r["dsn"], r["relay"]) == ("deferred", "4.4.3", "none")
+    assert r["reply"].startswith("Host or domain name not found. Name service error for "
+                                 "name=nowhere.test type=MX")
+    res, _ = deliver(conf, "nothing.local.test", ["user@nothing.local.test"])
+    assert (res["user@nothing.local.test"]["status"], res["user@nothing.local.test"]["dsn"]) == \
+        ("bounced", "5.4.4")
+
+
+class RawServer(threading.Thread):
+    """A scripted SMTP server: mode "drop" closes the connection in the middle of
+    the message body; mode "stall" never answers the final dot."""
+
+    def __init__(self, mode):
+        super().__init__(daemon=True)
+        self.mode = mode
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.start()
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            f = c.makefile("rb")
+            c.sendall(b"220 raw.test ESMTP\r\n")
+            try:
+                while True:
+                    line = f.readline()
+                    if not line:
+                        break
+                    cmd = line[:4].upper()
+                    if cmd == b"EHLO":
+                        c.sendall(b"250-raw.test\r\n250 8BITMIME\r\n")
+                    elif cmd in (b"MAIL", b"RCPT"):
+                        c.sendall(b"250 ok\r\n")
+                    elif cmd == b"DATA":
+                        c.sendall(b"354 go\r\n")
+                        f.readline()  # first body line
+                        if self.mode == "drop":
+                            break
+                        while f.readline() not in (b".\r\n", b""):
+                            pass
+                        time.sleep(4)
+                        break
+                    elif cmd == b"QUIT":
+                        c.sendall(b"221 bye\r\n")
+                        break
+            finally:
+                f.close()
+                c.close()
+
+    def stop(self):
+        self.sock.close()
+
+
+def test_connection_dropped_mid_data_defers(tmp_path):
+    srv = RawServer("drop")
+    try:
+        conf = conf_dir(tmp_path)
+        res, log = deliver(conf, f"[127.0.0.1]:{srv.port}", ["user@example.org"],
+                           msg=MESSAGE + ("x" * 70 + "\n") * 20000)
+    finally:
+        srv.stop()
+    r = res["user@example.org"]
+    assert (r["status"], r["dsn"]) == ("deferred", "4.4.2"), r
+    assert r["reply"].startswith("lost connection with 127.0.0.1[127.0.0.1] while sending")
+
+
+def test_stalled_end_of_data_times_out_and_defers(tmp_path):
+    srv = RawServer("stall")
+    try:
+        conf = conf_dir(tmp_path, "smtp_data_done_timeout = 1s\n")
+        start = time.monotonic()
+        res, _ = deliver(conf, f"[127.0.0.1]:{srv.port}", ["user@example.org"])
+        took = time.monotonic() - start
+    finally:
+        srv.stop()
+    r = res["user@example.org"]
+    assert (r["status"], r["dsn"]) == ("deferred", "4.4.2"), r
+    assert r["reply"] == ("conversation with 127.0.0.1[127.0.0.1] timed out while sending end of "
+                          "data -- message may be sent more than once")
+    assert took < 3.5
+
+
+def test_connect_refused_defers(tmp_path):
+    conf = conf_dir(tmp_path)
+    port = free_port()
+    res, _ = deliver(conf, f"[127.0.0.1]:{port}", ["user@example.org"])
+    r = res["user@example.org"]
+    assert (r["status"], r["dsn"]) == ("deferred", "4.4.1")
+    assert r["reply"] == f"connect to 127.0.0.1[127.0.0.1]:{port}: Connection refused"
