@@ -125,6 +125,10 @@ enum table_status table_lookup(struct table *t, const char *key, struct buf *val
 	if (st == TABLE_FOUND && value->len == 0) {
 		table_set_error(t, "table %s: key %s: empty string result is not allowed",
 				t->spec, key);
+		if (t->flags & TABLE_F_EMPTY_OK) {
+			log_warn("%s", table_error(t));
+			return TABLE_FOUND;
+		}
 		st = TABLE_TEMPFAIL;
 	}
 	if (st != TABLE_FOUND)

@@ -36,6 +36,8 @@ enum table_status {
 #define TABLE_F_WRITE		(1u << 3)	/* open for update (-i / -d) */
 #define TABLE_F_STRICT		(1u << 4)	/* a bad rule in a pattern file fails the open
 						   (default: warn and skip it, as Postfix) */
+#define TABLE_F_EMPTY_OK	(1u << 5)	/* postmap -q compatibility: an empty result is
+						   found (with a warning), not an error */
 
 /* table properties */
 #define TABLE_P_FIXED		(1u << 0)	/* fixed strings: receives partial keys */

@@ -37,6 +37,7 @@ static const struct qcase qcases[] = {
 	{ "inline spaces 2", "inline:{ { a = b c }, B=x }", 0, "b", "x" },
 	{ "inline last dup wins", "inline:{ a=1, a=2 }", 0, "a", "2" },
 	{ "inline empty value", "inline:{a=}", 0, "a", "!ERR" },
+	{ "empty value, postmap mode", "inline:{a=}", TABLE_F_EMPTY_OK, "a", "" },
 	{ "inline no equals", "inline:{a}", 0, "a", "!OPEN" },
 	{ "inline bare words", "inline:{ a = b c }", 0, "a", "!OPEN" },
 	{ "inline unbraced", "inline:a=1", 0, "a", "!OPEN" },
