@@ -129,6 +129,8 @@ bool addr_domain_valid(const char *d, size_t len, bool allow_8bit)
 		if (++label > 63)
 			return false;
 	}
+	if (label == 0)	/* trailing dot: callers strip one before asking */
+		return false;
 	return allow_8bit ? addr_utf8_valid(d, len) : true;
 }
 
@@ -257,6 +259,11 @@ int addr_parse_mailbox(const char *in, size_t len, struct addr_path *out,
 	out->local_len = out->addr.len;
 	out->flags |= local_flags(out->addr.data, out->addr.len);
 	if (at == len) {
+		/* "user@host" quoted with no domain would read back as a domain. */
+		if (out->flags & ADDR_F_MULTI_AT) {
+			*err = "'@' in local part without domain";
+			return -1;
+		}
 		out->flags |= ADDR_F_NODOMAIN;
 	} else {
 		const char *d = in + at + 1;

@@ -59,6 +59,8 @@ static const struct path_case path_cases[] = {
 	{ "control", "<a\x01@b.c>", 0, -1, "control character in address", 0, NULL, NULL },
 	{ "unterminated quote", "<\"abc@d.e>", 0, -1, "missing closing '>'", 0, NULL, NULL },
 	{ "text after quote", "<\"a\"b@c.d>", 0, -1, "text after quoted local part", 0, NULL, NULL },
+	{ "quoted at no domain", "<\"a@b\">", 0, -1, "'@' in local part without domain", 0, NULL, NULL },
+	{ "two trailing dots", "<u@example.com..>", 0, -1, "bad domain syntax", 0, NULL, NULL },
 	{ "comma in local", "<a,b@c.d>", 0, -1, "bad character in local part", 0, NULL, NULL },
 };
 

@@ -27,6 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (addr_parse_path(s, f ? ADDR_P_STRICT : 0, &p, &rest, &err) == 0 &&
 		    !(p.flags & ADDR_F_NULL)) {
 			addr_external(buf_cstr(&p.addr), &ext);
+			if (ext.len > ADDR_MAX_LEN)	/* quoting made it too long */
+				continue;
 			buf_printf(&again, "<%s>", buf_cstr(&ext));
 			if (addr_parse_path(buf_cstr(&again), 0, &q, &rest, &err) != 0 ||
 			    strcmp(buf_cstr(&q.addr), buf_cstr(&p.addr)) != 0)
