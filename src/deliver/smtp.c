@@ -19,6 +19,7 @@
 
 #include <event2/event.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -189,6 +190,12 @@ static void smtp_agent(struct delivery *d, bool lmtp)
 				derr.text.len ? buf_cstr(&derr.text) : "no destination host");
 		goto done;
 	}
+	for (size_t h = 0; h < hosts.n; h++) {
+		if (hosts.v[h].sa.ss_family == AF_UNIX) {	/* Postfix: myhostname[socket path] */
+			xfree(&hosts.v[h].name);
+			hosts.v[h].name = xstrdup(config_str(d->cf, "myhostname"));
+		}
+	}
 	if ((base = event_base_new()) == NULL) {
 		deliver_set_all(d, "4.3.0", "none", "cannot create event loop");
 		goto done;
@@ -214,8 +221,10 @@ static void smtp_agent(struct delivery *d, bool lmtp)
 		struct buf r = BUF_INIT;
 		if (last && last->port)
 			buf_printf(&r, "%s[%s]:%d", last->name, last->addr_text, last->port);
+		else if (last)
+			buf_printf(&r, "%s[%s]", last->name, last->addr_text);
 		else
-			buf_set(&r, last ? last->name : relay);
+			buf_set(&r, relay);
 		for (size_t i = 0; i < d->nrcpt; i++)
 			if (states[i] == RCPT_TODO)
 				deliver_set(&d->rcpt[i], res.dsn[0] ? res.dsn : "4.4.1", buf_cstr(&r), "%s",

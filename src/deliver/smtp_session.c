@@ -850,7 +850,7 @@ void smtp_session_run(struct event_base *base, const struct smtp_settings *s,
 	if (h->port)
 		buf_printf(&ss.relay, "%s[%s]:%d", h->name, h->addr_text, h->port);
 	else
-		buf_printf(&ss.relay, "%s", h->name);
+		buf_printf(&ss.relay, "%s[%s]", h->name, h->addr_text);
 	smtp_tls_level(d->cf, s->lmtp ? "lmtp" : "smtp", h->dest, &ss.level, &err);
 	if (s->tls_wrapper && (strcmp(buf_cstr(&ss.level), "none") == 0
 			       || strcmp(buf_cstr(&ss.level), "may") == 0))
