@@ -89,6 +89,36 @@ static void human_part(struct qmgr *m, struct buf *b, enum bounce_kind kind, str
 		    "domain; please include the report.\n\n");
 }
 
+/* smtp_code_at - p starts with a three-digit SMTP reply code */
+static bool smtp_code_at(const char *p)
+{
+	return p[0] >= '2' && p[0] <= '5' && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' &&
+	       p[2] <= '9' && (p[3] == ' ' || p[3] == '-' || p[3] == 0);
+}
+
+/* diagnostic - "smtp; 550 …" when the reply holds the remote server's
+ * words ("host H said: 550 … (in reply to …)"), else our own text */
+static void diagnostic(struct buf *b, const char *reply)
+{
+	const char *said = reply ? strstr(reply, " said: ") : NULL;
+	const char *text = said ? said + 7 : reply ? reply : "";
+	const char *tail;
+	size_t n;
+
+	if (!smtp_code_at(text)) {
+		buf_puts(b, "Diagnostic-Code: X-Outpost; ");
+		cut_line(b, reply, 900);
+		buf_putc(b, '\n');
+		return;
+	}
+	n = strlen(text);
+	if ((tail = strstr(text, " (in reply to ")) != NULL && tail[strlen(tail) - 1] == ')')
+		n = (size_t)(tail - text);
+	buf_puts(b, "Diagnostic-Code: smtp; ");
+	cut_line(b, text, n < 900 ? n : 900);
+	buf_putc(b, '\n');
+}
+
 /* status_part - the machine-readable message/delivery-status */
 static void status_part(struct qmgr *m, struct buf *b, enum bounce_kind kind, struct qfile *q,
 			const struct queue_log_entry *v, size_t n)
@@ -120,14 +150,7 @@ static void status_part(struct qmgr *m, struct buf *b, enum bounce_kind kind, st
 			   v[i].dsn[0] ? v[i].dsn : texts[kind].def_dsn);
 		if (strcmp(relay, "none") != 0 && strcmp(relay, "-") != 0 && br && br != relay)
 			buf_printf(b, "Remote-MTA: dns; %.*s\n", (int)(br - relay), relay);
-		if (v[i].reply && v[i].reply[0] >= '2' && v[i].reply[0] <= '5' &&
-		    strlen(v[i].reply) >= 3 && v[i].reply[1] >= '0' && v[i].reply[1] <= '9' &&
-		    v[i].reply[2] >= '0' && v[i].reply[2] <= '9') {
-			buf_puts(b, "Diagnostic-Code: smtp; ");
-		} else
-			buf_puts(b, "Diagnostic-Code: X-Outpost; ");
-		cut_line(b, v[i].reply, 900);
-		buf_putc(b, '\n');
+		diagnostic(b, v[i].reply);
 		if (kind == BOUNCE_DELAYED) {
 			rfc_date(date, sizeof(date), q->arrival.tv_sec + m->max_lifetime);
 			buf_printf(b, "Will-Retry-Until: %s\n", date);
