@@ -171,7 +171,7 @@ class Outpost:
             extra = main
         with open(self.path("main.cf"), "w") as f:
             for k, v in conf.items():
-                f.write(f"{k} = {v}\n")
+                f.write(f"{k} = {self.fmt(str(v))}\n")
             f.write(self.fmt(extra) + "\n")
         if master is None:
             master = "127.0.0.1:{smtp} inet n - n - - smtpd\n"
@@ -179,7 +179,12 @@ class Outpost:
             f.write(self.fmt(master))
 
     def fmt(self, text):
-        return text.format(dir=self.dir, **self.ports) if text else ""
+        """Replace {dir} and {PORTNAME}; leave every other brace alone
+        (Postfix values such as ${name?{x}} or inline:{...})."""
+        if not text:
+            return ""
+        subst = dict(self.ports, dir=self.dir)
+        return re.sub(r"\{(\w+)\}", lambda m: str(subst.get(m.group(1), m.group(0))), text)
 
     def path(self, name):
         return os.path.join(self.dir, name)
