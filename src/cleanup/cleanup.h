@@ -14,6 +14,17 @@
  * non-zero status with the full SMTP reply to send. Nothing accepted is
  * lost: a failed finish leaves no queue file behind; a successful one is
  * on disk before the callback runs.
+ *
+ * Content errors (size, hop count, header/body check REJECT, alias
+ * expansion trouble, write errors) stick to the message: cleanup_line()
+ * keeps returning 0 and cleanup_finish() reports the reply below. Without
+ * an event loop (cleanup_init(NULL, …)) the commit is synchronous and
+ * cleanup_finish_sync() returns the outcome directly.
+ *
+ * Headers of clients matched by local_header_rewrite_clients (and of
+ * local submission) get their addresses rewritten and missing
+ * Message-ID/Date/From added, as Postfix does; others only when
+ * always_add_missing_headers / remote_header_rewrite_domain say so.
  */
 #ifndef OUTPOST_CLEANUP_CLEANUP_H
 #define OUTPOST_CLEANUP_CLEANUP_H
@@ -47,6 +58,15 @@ struct cleanup_client {
 #define CLEANUP_NOTIFY_FAILURE	(1u << 2)
 #define CLEANUP_NOTIFY_DELAY	(1u << 3)
 
+/* Replies cleanup_finish() reports (Postfix's wording). */
+#define CLEANUP_R_WRITE		"451 4.3.0 Error: queue file write error"
+#define CLEANUP_R_NOSPACE	"452 4.3.1 Insufficient system storage"
+#define CLEANUP_R_SIZE		"552 5.3.4 Message size exceeds fixed limit"
+#define CLEANUP_R_HOPS		"554 5.4.0 Error: too many hops"
+#define CLEANUP_R_ALIAS		"451 4.6.0 Alias expansion error"
+#define CLEANUP_R_CONTENT	"550 5.7.1 message content rejected"
+#define CLEANUP_R_NORCPT	"554 5.5.1 Error: no valid recipients"
+
 struct cleanup;
 
 typedef void (*cleanup_done_fn)(void *ctx, int status, const char *queue_id,
@@ -71,6 +91,8 @@ void cleanup_bcc(struct cleanup *c, const char *address);
 void cleanup_prepend(struct cleanup *c, const char *header);
 
 void cleanup_finish(struct cleanup *c, cleanup_done_fn done, void *ctx);
+int cleanup_finish_sync(struct cleanup *c, struct buf *queue_id, struct buf *reply);
 void cleanup_abort(struct cleanup **cp);
+void cleanup_shutdown(void);
 
 #endif
