@@ -240,6 +240,9 @@ enum chk_status chk_action(struct smtpd_check_run *r, const char *value,
 	{
 		struct chk_list *l = nested_list(r, table, value);
 
+		/* the nested list refuses in the table's name (the login, the sender, …) */
+		r->reply_name = reply_name;
+		r->reply_class = reply_class;
 		if (l == NULL || chk_push_list(r, l) < 0) {
 			struct buf w = BUF_INIT;
 
@@ -361,7 +364,9 @@ static enum chk_status plain_access(struct smtpd_check_run *r, const struct chk_
 		buf_free(&w);
 		result = CHK_REJECT;
 	} else if (st == TABLE_FOUND) {
-		result = chk_action(r, buf_cstr(&value), it->arg, buf_cstr(&r->namaddr),
+		/* the SASL login is named in the reply; a certificate is not */
+		result = chk_action(r, buf_cstr(&value), it->arg,
+				    it->op == OP_CHECK_SASL_ACCESS ? key : buf_cstr(&r->namaddr),
 				    reply_class, false);
 	}
 	buf_free(&value);

@@ -542,14 +542,14 @@ enum chk_status chk_dns(struct smtpd_check_run *r, const struct chk_item *it)
 	if (it->op == OP_REJECT_UNKNOWN_CLIENT_HOSTNAME) {
 		if (f->client_name && strcasecmp(f->client_name, "unknown") != 0)
 			return CHK_DUNNO;
-		return chk_reject(r, r->c->code.unknown_client, "4.7.1",
+		return chk_reject(r, r->c->code.unknown_client, "4.7.25",
 				  "Client host rejected: cannot find your hostname, [%s]",
 				  f->client_addr ? f->client_addr : "unknown");
 	}
 	if (it->op == OP_REJECT_UNKNOWN_REVERSE_CLIENT_HOSTNAME) {
 		if (f->reverse_name && strcasecmp(f->reverse_name, "unknown") != 0)
 			return CHK_DUNNO;
-		return chk_reject(r, r->c->code.unknown_client, "4.7.1",
+		return chk_reject(r, r->c->code.unknown_client, "4.7.25",
 				  "Client host rejected: cannot find your reverse hostname, [%s]",
 				  f->client_addr ? f->client_addr : "unknown");
 	}

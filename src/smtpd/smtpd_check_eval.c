@@ -293,6 +293,8 @@ int chk_push_list(struct smtpd_check_run *r, struct chk_list *l)
 		return -1;
 	r->stack[r->depth].list = l;
 	r->stack[r->depth].i = 0;
+	r->stack[r->depth].reply_name = r->reply_name;	/* inherited */
+	r->stack[r->depth].reply_class = r->reply_class;
 	r->depth++;
 	return 0;
 }
@@ -367,6 +369,8 @@ static void run_eval(struct smtpd_check_run *r)
 			chk_trace(r, "%s:", l->param);
 		}
 		fr = &r->stack[r->depth - 1];
+		r->reply_name = fr->reply_name;
+		r->reply_class = fr->reply_class;
 		if (fr->i >= fr->list->n) {
 			r->depth--;
 			if (r->depth == 0) {

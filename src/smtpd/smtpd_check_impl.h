@@ -140,6 +140,8 @@ struct smtpd_check_session {
 struct chk_frame {
 	struct chk_list *list;
 	size_t i;
+	const char *reply_name;		/* whose refusal a bare reject reports */
+	const char *reply_class;
 };
 
 struct chk_cached {	/* results of asynchronous work, keyed by a string */
