@@ -190,11 +190,12 @@ class Outpost:
         return os.path.join(self.dir, name)
 
     def start(self):
+        seen = len(self.log())
         self.proc = subprocess.Popen([OUTPOST, "start", "-f", "-c", self.dir],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
-            if self._wait_log:
-                self.wait_log(self._wait_log, timeout=15)
+            if self._wait_log:   # a new line: not one from an earlier run
+                self.wait_log(self._wait_log, timeout=15, since=seen)
             else:
                 wait_port(self._wait or self.port, timeout=15)
         except (TimeoutError, AssertionError):
@@ -221,12 +222,13 @@ class Outpost:
         except FileNotFoundError:
             return ""
 
-    def wait_log(self, pattern, timeout=10.0):
-        """Wait for a log line matching the regex; return the match."""
+    def wait_log(self, pattern, timeout=10.0, since=0):
+        """Wait for a log line matching the regex (in the log after byte
+        offset `since`); return the match."""
         rx = re.compile(pattern)
         end = time.time() + timeout
         while time.time() < end:
-            m = rx.search(self.log())
+            m = rx.search(self.log()[since:])
             if m:
                 return m
             time.sleep(0.05)
