@@ -13,7 +13,6 @@
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
-#include <stdbool.h>
 #include <string.h>
 
 #include "lib/buf.h"
@@ -24,7 +23,6 @@
 struct pcre_rule {
 	pcre2_code *code;
 	pcre2_match_data *md;
-	bool jit;	/* JIT-compiled: use the fast path without option checks */
 };
 
 /* pcre_compile_rule - flags map onto PCRE2 options */
@@ -77,7 +75,7 @@ static void *pcre_compile_rule(const char *pattern, const char *flags, const cha
 		free(r);
 		return NULL;
 	}
-	r->jit = pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE) == 0;	/* else interpreted */
+	(void)pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE);	/* falls back to interpreting */
 	r->md = pcre2_match_data_create_from_pattern(r->code, NULL);
 	return r;
 }
@@ -99,8 +97,7 @@ static int pcre_match(void *re, const char *subject, size_t len, long *ovec, siz
 	struct pcre_rule *r = re;
 	PCRE2_SIZE *ov;
 	uint32_t n;
-	int rc = r->jit ? pcre2_jit_match(r->code, (PCRE2_SPTR)subject, len, 0, 0, r->md, NULL)
-			: pcre2_match(r->code, (PCRE2_SPTR)subject, len, 0, 0, r->md, NULL);
+	int rc = pcre2_match(r->code, (PCRE2_SPTR)subject, len, 0, 0, r->md, NULL);
 
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;

@@ -311,6 +311,8 @@ class RawServer(threading.Thread):
     def __init__(self, mode):
         super().__init__(daemon=True)
         self.mode = mode
+        self.commands = []
+        self.body = b""
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(5)
@@ -333,10 +335,24 @@ class RawServer(threading.Thread):
                     if not line:
                         break
                     cmd = line[:4].upper()
-                    if cmd == b"EHLO":
+                    self.commands.append(line.decode().rstrip("\r\n"))
+                    if cmd == b"EHLO" and self.mode == "record":
+                        c.sendall(b"250-raw.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
+                                  b"250-DSN\r\n250-SMTPUTF8\r\n250 8BITMIME\r\n")
+                    elif cmd == b"EHLO":
                         c.sendall(b"250-raw.test\r\n250 8BITMIME\r\n")
+                    elif cmd == b"RCPT" and b"<refused@" in line:
+                        c.sendall(b"550 5.1.1 no such user\r\n")
                     elif cmd in (b"MAIL", b"RCPT"):
                         c.sendall(b"250 ok\r\n")
+                    elif cmd == b"DATA" and self.mode == "record":
+                        c.sendall(b"354 go\r\n")
+                        while True:
+                            l = f.readline()
+                            if l in (b".\r\n", b""):
+                                break
+                            self.body += l
+                        c.sendall(b"250 2.0.0 Ok: queued as RAW1\r\n")
                     elif cmd == b"DATA":
                         c.sendall(b"354 go\r\n")
                         f.readline()  # first body line
@@ -393,3 +409,43 @@ def test_connect_refused_defers(tmp_path):
     r = res["user@example.org"]
     assert (r["status"], r["dsn"]) == ("deferred", "4.4.1")
     assert r["reply"] == f"connect to 127.0.0.1[127.0.0.1]:{port}: Connection refused"
+
+
+def test_pipelining_dsn_and_size_parameters(tmp_path):
+    srv = RawServer("record")
+    try:
+        conf = conf_dir(tmp_path)
+        res, _ = deliver(conf, f"[127.0.0.1]:{srv.port}", ["u1@example.org", "refused@example.org"],
+                         extra=["--envid", "env+id=1", "--ret", "HDRS",
+                                "--notify", "u1@example.org=SUCCESS,FAILURE"])
+    finally:
+        srv.stop()
+    assert res["u1@example.org"]["reply"] == "250 2.0.0 Ok: queued as RAW1"
+    assert res["refused@example.org"]["status"] == "bounced"
+    size = len(MESSAGE.encode())
+    assert srv.commands[:5] == [
+        "EHLO client.example.net",
+        f"MAIL FROM:<notify@app.test> SIZE={size} RET=HDRS ENVID=env+2Bid+3D1",
+        "RCPT TO:<u1@example.org> NOTIFY=SUCCESS,FAILURE",
+        "RCPT TO:<refused@example.org>",
+        "DATA",
+    ]
+    assert srv.body == crlf(MESSAGE.replace("\n.", "\n.."))  # dot-stuffed on the wire
+    assert srv.commands[-1] == "QUIT"
+
+
+def test_master_cf_service_overrides(tmp_path):
+    srv = RawServer("record")
+    try:
+        conf = conf_dir(tmp_path)
+        write(os.path.join(conf, "master.cf"),
+              "notify    unix  -       -       n       -       -       smtp\n"
+              "  -o smtp_helo_name=notify-gw.example.net\n")
+        p = subprocess.run([OUTPOST, "deliver-test", "-c", conf, "deliver", "-t", "notify", "-n",
+                            f"[127.0.0.1]:{srv.port}", "-f", "notify@app.test", "/dev/null",
+                            "u1@example.org"], capture_output=True, text=True, timeout=60)
+    finally:
+        srv.stop()
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)[0]["status"] == "sent"
+    assert srv.commands[0] == "EHLO notify-gw.example.net"
