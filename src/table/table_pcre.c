@@ -13,6 +13,7 @@
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "lib/buf.h"
@@ -23,6 +24,7 @@
 struct pcre_rule {
 	pcre2_code *code;
 	pcre2_match_data *md;
+	bool jit;	/* JIT-compiled: use the fast path without option checks */
 };
 
 /* pcre_compile_rule - flags map onto PCRE2 options */
@@ -75,7 +77,7 @@ static void *pcre_compile_rule(const char *pattern, const char *flags, const cha
 		free(r);
 		return NULL;
 	}
-	(void)pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE);	/* falls back to interpreting */
+	r->jit = pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE) == 0;	/* else interpreted */
 	r->md = pcre2_match_data_create_from_pattern(r->code, NULL);
 	return r;
 }
@@ -97,7 +99,8 @@ static int pcre_match(void *re, const char *subject, size_t len, long *ovec, siz
 	struct pcre_rule *r = re;
 	PCRE2_SIZE *ov;
 	uint32_t n;
-	int rc = pcre2_match(r->code, (PCRE2_SPTR)subject, len, 0, 0, r->md, NULL);
+	int rc = r->jit ? pcre2_jit_match(r->code, (PCRE2_SPTR)subject, len, 0, 0, r->md, NULL)
+			: pcre2_match(r->code, (PCRE2_SPTR)subject, len, 0, 0, r->md, NULL);
 
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;

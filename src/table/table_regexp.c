@@ -6,22 +6,44 @@
  * (extended syntax by default; x gives basic syntax), m (newline-sensitive
  * matching, off by default).
  *
+ * glibc's regexec is slow, so each pattern gets a pre-check when possible
+ * (table_regexp_lit.c): literals that every match contains; keys without
+ * one of them skip regexec. Only in the C locale, where REG_ICASE is ASCII-only.
+ *
  * Public: table_regexp_ops (via table_registry.c).
  * Bad input: see table_pattern.c; regcomp's message is the reason.
  */
+#include <locale.h>
 #include <regex.h>
 #include <string.h>
 
 #include "lib/buf.h"
 #include "lib/mem.h"
+#include "lib/str.h"
 #include "table/table_pattern.h"
+#include "table/table_regexp_lit.h"
+
+struct regexp_rule {
+	regex_t re;
+	struct strv lits;	/* required literals (none: always run regexec) */
+	size_t litlen[REGEXP_MAX_LITERALS];
+	bool icase;
+};
+
+/* regexp_c_locale - is character handling plain ASCII? */
+static bool regexp_c_locale(void)
+{
+	const char *l = setlocale(LC_CTYPE, NULL);
+
+	return l == NULL || strcmp(l, "C") == 0 || strcmp(l, "POSIX") == 0;
+}
 
 /* regexp_compile - flags i, x, m toggle ICASE, EXTENDED, NEWLINE */
 static void *regexp_compile(const char *pattern, const char *flags, const char *where,
 			    struct buf *err)
 {
 	int cflags = REG_EXTENDED | REG_ICASE, rc;
-	regex_t *re;
+	struct regexp_rule *r;
 
 	(void)where;
 	for (const char *f = flags; *f; f++) {
@@ -40,35 +62,43 @@ static void *regexp_compile(const char *pattern, const char *flags, const char *
 			return NULL;
 		}
 	}
-	re = xmalloc(sizeof(*re));
-	if ((rc = regcomp(re, pattern, cflags)) != 0) {
+	r = xcalloc(1, sizeof(*r));
+	if ((rc = regcomp(&r->re, pattern, cflags)) != 0) {
 		char msg[256];
 
-		regerror(rc, re, msg, sizeof(msg));
+		regerror(rc, &r->re, msg, sizeof(msg));
 		buf_puts(err, msg);
-		free(re);
+		free(r);
 		return NULL;
 	}
-	return re;
+	if ((cflags & REG_EXTENDED) && regexp_c_locale() &&
+	    regexp_required_literals(pattern, &r->lits)) {
+		for (size_t i = 0; i < r->lits.n; i++)
+			r->litlen[i] = strlen(r->lits.v[i]);
+		r->icase = cflags & REG_ICASE;
+	}
+	return r;
 }
 
 /* regexp_groups - parenthesized subexpressions */
 static size_t regexp_groups(const void *re)
 {
-	return ((const regex_t *)re)->re_nsub;
+	return ((const struct regexp_rule *)re)->re.re_nsub;
 }
 
 /* regexp_match - regexec, offsets copied into ovec */
 static int regexp_match(void *re, const char *subject, size_t len, long *ovec, size_t novec,
 			struct buf *err)
 {
-	regex_t *r = re;
-	size_t n = r->re_nsub + 1 < novec ? r->re_nsub + 1 : novec;
+	struct regexp_rule *r = re;
+	size_t n = r->re.re_nsub + 1 < novec ? r->re.re_nsub + 1 : novec;
 	regmatch_t m[n];
 
-	(void)len;
 	(void)err;
-	if (regexec(r, subject, n, m, 0) != 0)
+	for (size_t i = 0; i < r->lits.n; i++)
+		if (!regexp_lit_present(subject, len, r->lits.v[i], r->litlen[i], r->icase))
+			return 0;
+	if (regexec(&r->re, subject, n, m, 0) != 0)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		ovec[2 * i] = m[i].rm_so;
@@ -80,8 +110,11 @@ static int regexp_match(void *re, const char *subject, size_t len, long *ovec, s
 /* regexp_free - release a compiled pattern */
 static void regexp_free(void *re)
 {
-	regfree(re);
-	free(re);
+	struct regexp_rule *r = re;
+
+	regfree(&r->re);
+	strv_free(&r->lits);
+	free(r);
 }
 
 static const struct pattern_engine regexp_engine = {
