@@ -18,7 +18,6 @@ import re
 import subprocess
 import time
 
-import pytest
 
 from conftest import OUTPOST
 

@@ -8,7 +8,6 @@ without duplicating recipients already delivered; a dead destination does
 not hold up mail to a live one; a 5xx from the next hop bounces with the
 server's reply in the DSN.
 """
-import os
 import re
 import threading
 import time
@@ -81,7 +80,7 @@ def test_451_backs_off_then_delivers(outpost):
         srv.wait_log(rf"{qid}: to=<r1@sink.test>, relay=127.0.0.1\[127.0.0.1\]:{port}, .*"
                      rf"status=deferred \(.*451")
         srv.wait_log(rf"{qid}: to=<r2@local.test>, .*status=sent")
-        m = srv.wait_log(rf"{qid}: to=<r1@sink.test>, relay=127.0.0.1\[127.0.0.1\]:{port}, "
+        srv.wait_log(rf"{qid}: to=<r1@sink.test>, relay=127.0.0.1\[127.0.0.1\]:{port}, "
                          rf"delay=[\d.]+, delays=[\d.]+/[\d.]+/[\d.]+/[\d.]+, dsn=2\.\d\.\d, "
                          rf"status=sent \(250", timeout=30)
         srv.wait_log(rf"{qid}: removed")
