@@ -6,11 +6,13 @@
  */
 #include "cli/master.h"
 #include "cli/queue_services.h"
+#include "smtpd/smtpd_service.h"
 
 #include <string.h>
 
 const struct service_impl service_impls[] = {
 	{ "qmgr", cli_qmgr_main, SERVICE_LISTEN_FIFO },
+	{ "smtpd", smtpd_service_main, SERVICE_LISTEN_DEFAULT },
 	{ NULL, NULL, SERVICE_LISTEN_DEFAULT },
 };
 
