@@ -14,6 +14,7 @@
  * returns -1 with "master.cf:LINE: service NAME: …" in err.
  */
 #include "cli/master.h"
+#include "queue/queue.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -338,6 +339,8 @@ int master_make_dirs(struct config *cf, struct buf *err)
 		buf_printf(&p, "%s/%s", q, dirs[i].sub);
 		rc = mkdir_one(buf_cstr(&p), dirs[i].mode, err);
 	}
+	if (rc == 0)	/* incoming/ etc.: smtpd's cleanup may run before qmgr ever does */
+		rc = queue_init_dirs(q, err);
 	buf_free(&p);
 	return rc;
 }
