@@ -292,6 +292,8 @@ static void cleanup_free(struct cleanup *c)
 	free(c->filter);
 	free(c->hold);
 	free(c->discard);
+	strv_free(&c->boundaries);
+	free(c->part_boundary);
 	buf_free(&c->hdr);
 	buf_free(&c->line);
 	buf_free(&c->reject);

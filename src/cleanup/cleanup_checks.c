@@ -1,5 +1,6 @@
 /*
- * cleanup_checks - header_checks, mime_header_checks and body_checks
+ * cleanup_checks - header_checks, mime_header_checks, nested_header_checks
+ * and body_checks
  * (header_checks(5)): each logical header as one string (folded lines
  * joined with a newline), each body line on its own, looked up in
  * regexp:/pcre: tables; the action of the first match applies.
@@ -221,22 +222,32 @@ static int lookup(struct cleanup *c, struct table_list *l, const char *name,
 	return st == TABLE_FOUND;
 }
 
-/* cleanup_check_header - header_checks (or mime_header_checks for MIME
- * headers when set) on one logical header */
+/* cleanup_check_header - the checks for one logical header: primary
+ * headers use header_checks (mime_header_checks for MIME headers when
+ * set), body-part MIME headers mime_header_checks (else header_checks),
+ * headers of attached messages nested_header_checks (else header_checks) */
 enum cleanup_check_result cleanup_check_header(struct cleanup *c, const char *hdr,
-					       size_t len, bool mime, struct buf *out)
+					       size_t len, enum cleanup_check_kind kind,
+					       struct buf *out)
 {
 	struct cleanup_checks *k = c->ccf->checks;
-	struct table_list *l = mime && k->mime ? k->mime : k->header;
+	struct table_list *l = k->header;
+	const char *name = "header_checks";
 	struct buf value = BUF_INIT;
 	char *key;
 	enum cleanup_check_result r = CHECK_KEEP;
 
+	if (kind == CHECK_MIME && k->mime) {
+		l = k->mime;
+		name = "mime_header_checks";
+	} else if (kind == CHECK_NESTED && k->nested) {
+		l = k->nested;
+		name = "nested_header_checks";
+	}
 	if (l == NULL || c->discard)
 		return CHECK_KEEP;
 	key = xstrndup(hdr, len);
-	if (lookup(c, l, l == k->mime ? "mime_header_checks" : "header_checks", key,
-		   &value) == 1)
+	if (lookup(c, l, name, key, &value) == 1)
 		r = apply(c, value.data, hdr, len, true, out);
 	free(key);
 	buf_free(&value);

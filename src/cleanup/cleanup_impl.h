@@ -78,6 +78,11 @@ struct cleanup {
 	int hops;
 	unsigned seen;		/* HDR_SEEN_* */
 	struct buf line;	/* scratch */
+	/* MIME structure, for mime_header_checks / nested_header_checks */
+	enum { MIME_PRIMARY, MIME_BODY, MIME_PART_HEADERS, MIME_NESTED_HEADERS } mime;
+	struct strv boundaries;	/* open multipart boundaries, innermost last */
+	char *part_boundary;	/* boundary= of the header section being read */
+	bool part_rfc822;	/* that section said message/rfc822 */
 	/* outcome */
 	unsigned errs;		/* CLEANUP_E_* */
 	struct buf reject;	/* reply for CLEANUP_E_REJECT / DEFER */
@@ -101,6 +106,11 @@ void cleanup_end_content(struct cleanup *c);
 void cleanup_write(struct cleanup *c, const char *line, size_t len);
 void cleanup_log_prefix(const struct cleanup *c, struct buf *out);
 
+/* cleanup_mime.c */
+void cleanup_mime_header(struct cleanup *c, const char *hdr, size_t len);
+void cleanup_mime_headers_end(struct cleanup *c);
+bool cleanup_mime_boundary(struct cleanup *c, const char *line, size_t len);
+
 /* cleanup_checks.c */
 struct cleanup_checks;
 struct cleanup_checks *cleanup_checks_new(struct config *cf, struct buf *err);
@@ -108,8 +118,10 @@ void cleanup_checks_free(struct cleanup_checks **cp);
 bool cleanup_checks_any_body(const struct cleanup_checks *k);
 /* what a check asks of the header: keep, drop, or replace with out */
 enum cleanup_check_result { CHECK_KEEP, CHECK_DROP, CHECK_REPLACED };
+enum cleanup_check_kind { CHECK_PRIMARY, CHECK_MIME, CHECK_NESTED };
 enum cleanup_check_result cleanup_check_header(struct cleanup *c, const char *hdr,
-					       size_t len, bool mime, struct buf *out);
+					       size_t len, enum cleanup_check_kind kind,
+					       struct buf *out);
 enum cleanup_check_result cleanup_check_body(struct cleanup *c, const char *line,
 					     size_t len);
 

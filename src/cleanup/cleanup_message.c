@@ -201,7 +201,8 @@ static void process_header(struct cleanup *c)
 	if (hdr->len == 0)
 		return;
 	h = header_classify(hdr->data, hdr->len);
-	switch (cleanup_check_header(c, hdr->data, hdr->len, h && (h->flags & HDR_F_MIME),
+	switch (cleanup_check_header(c, hdr->data, hdr->len,
+				     h && (h->flags & HDR_F_MIME) ? CHECK_MIME : CHECK_PRIMARY,
 				     &replaced)) {
 	case CHECK_DROP:
 		buf_reset(hdr);
@@ -215,6 +216,7 @@ static void process_header(struct cleanup *c)
 		break;
 	}
 	buf_free(&replaced);
+	cleanup_mime_header(c, hdr->data, hdr->len);
 	if (h != NULL) {
 		if (h->id == HDR_RECEIVED && ++c->hops >= c->ccf->hopcount_max &&
 		    !(c->errs & CLEANUP_E_HOPS)) {
@@ -290,14 +292,6 @@ static void add_missing(struct cleanup *c)
 	buf_free(&v);
 }
 
-/* end_headers - last header done: add what is missing, then the body */
-static void end_headers(struct cleanup *c)
-{
-	process_header(c);
-	add_missing(c);
-	c->in_body = true;
-}
-
 /* append_header_line - a continuation line, within header_size_limit */
 static void append_header_line(struct cleanup *c, const char *line, size_t len)
 {
@@ -319,6 +313,62 @@ static void append_header_line(struct cleanup *c, const char *line, size_t len)
 	buf_append(&c->hdr, line, len);
 }
 
+/* end_headers - last header done: add what is missing, then the body */
+static void end_headers(struct cleanup *c)
+{
+	process_header(c);
+	add_missing(c);
+	c->in_body = true;
+	cleanup_mime_headers_end(c);
+}
+
+/* process_part_header - one header of a body part or attached message */
+static void process_part_header(struct cleanup *c)
+{
+	struct buf *hdr = &c->hdr;
+	const struct header_info *h;
+	struct buf replaced = BUF_INIT;
+	enum cleanup_check_result r = CHECK_KEEP;
+
+	if (hdr->len == 0)
+		return;
+	h = header_classify(hdr->data, hdr->len);
+	if (h && (h->flags & HDR_F_MIME))
+		r = cleanup_check_header(c, hdr->data, hdr->len, CHECK_MIME, &replaced);
+	else if (c->mime == MIME_NESTED_HEADERS)
+		r = cleanup_check_header(c, hdr->data, hdr->len, CHECK_NESTED, &replaced);
+	if (r == CHECK_REPLACED)
+		buf_set(hdr, buf_cstr(&replaced));
+	buf_free(&replaced);
+	if (r != CHECK_DROP) {
+		cleanup_mime_header(c, hdr->data, hdr->len);
+		write_text(c, hdr->data);
+	}
+	buf_reset(hdr);
+}
+
+/* part_header_line - a line inside a part's (or attached message's) headers */
+static void part_header_line(struct cleanup *c, const char *line, size_t len)
+{
+	if (len > 0 && (line[0] == ' ' || line[0] == '\t') && c->hdr.len > 0) {
+		append_header_line(c, line, len);
+		return;
+	}
+	process_part_header(c);
+	c->hdr_truncated = false;
+	if (len > 0 && header_name_len(line, len) > 0) {
+		append_header_line(c, line, len);
+		return;
+	}
+	cleanup_mime_headers_end(c);
+	if (len > 0 && cleanup_mime_boundary(c, line, len)) {
+		cleanup_write(c, line, len);
+		return;
+	}
+	if (len == 0 || cleanup_check_body(c, line, len) == CHECK_KEEP)
+		cleanup_write(c, line, len);
+}
+
 /* cleanup_content_line - route one line to the header or body logic */
 int cleanup_content_line(struct cleanup *c, const char *line, size_t len)
 {
@@ -338,15 +388,25 @@ int cleanup_content_line(struct cleanup *c, const char *line, size_t len)
 		if (len == 0)
 			return 0;
 	}
+	if (c->mime == MIME_PART_HEADERS || c->mime == MIME_NESTED_HEADERS) {
+		part_header_line(c, line, len);
+		return 0;
+	}
+	if (cleanup_mime_boundary(c, line, len)) {
+		cleanup_write(c, line, len);
+		return 0;
+	}
 	/* a check that drops or replaces the line has written what replaces it */
 	if (cleanup_check_body(c, line, len) == CHECK_KEEP)
 		cleanup_write(c, line, len);
 	return 0;
 }
 
-/* cleanup_end_content - a message that ends inside its headers */
+/* cleanup_end_content - a message that ends inside its (part) headers */
 void cleanup_end_content(struct cleanup *c)
 {
 	if (!c->in_body)
 		end_headers(c);
+	else if (c->mime == MIME_PART_HEADERS || c->mime == MIME_NESTED_HEADERS)
+		process_part_header(c);
 }

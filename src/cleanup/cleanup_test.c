@@ -73,7 +73,10 @@ static int setup(void **state)
 		       "/^X-Bcc:/ BCC bcc@remote.example\n"
 		       "/^X-Multi: a.*b/ WARN multi-line seen\n"
 		       "/^X-Redirect:/ REDIRECT redir@remote.example\n");
+	put_file("mc", "/^Content-Type: application\\/x-evil/ REJECT evil attachment\n");
+	put_file("nc", "/^Subject: nested-bad/ REJECT nested bad\n");
 	put_file("bc", "/^badbody/ REJECT 5.7.0 body says no\n"
+		       "/^Content-Type:/ REJECT body checks saw a part header\n"
 		       "/^replace-me/ REPLACE replaced line\n");
 	buf_printf(&maincf,
 		   "queue_directory = %s\n"
@@ -87,9 +90,11 @@ static int setup(void **state)
 		   "canonical_maps = inline:{ {@old.example = @new.example} }\n"
 		   "header_checks = regexp:%s/hc\n"
 		   "body_checks = regexp:%s/bc\n"
+		   "mime_header_checks = regexp:%s/mc\n"
+		   "nested_header_checks = regexp:%s/nc\n"
 		   "message_size_limit = 4000\n"
 		   "hopcount_max = 10\n",
-		   dir, dir, dir, dir);
+		   dir, dir, dir, dir, dir, dir);
 	put_file("main.cf", maincf.data);
 	buf_reset(&path);
 	buf_printf(&path, "%s/main.cf", dir);
@@ -321,6 +326,15 @@ static void test_failures(void **state)
 			       "Received: f\nReceived: g\nReceived: h\nReceived: i\nReceived: j\n\nx",
 		  "r@remote.example", "554 5.4.0 Error: too many hops",
 		  ": message rejected: hopcount exceeded" },
+		{ "mime part header", "Content-Type: multipart/mixed; boundary=\"b1\"\n\n"
+				      "preamble\n--b1\nContent-Type: text/plain\n\ntext\n--b1\n"
+				      "Content-Type: application/x-evil;\n name=x\n\nAAAA\n--b1--\n",
+		  "r@remote.example", "550 5.7.1 evil attachment",
+		  ": reject: header Content-Type: application/x-evil;? name=x from " },
+		{ "nested message header", "Content-Type: multipart/mixed; boundary=b1\n\n--b1\n"
+					   "Content-Type: message/rfc822\n\nFrom: x@y\n"
+					   "Subject: nested-bad\n\nhi\n--b1--\n",
+		  "r@remote.example", "550 5.7.1 nested bad", ": reject: header Subject: nested-bad" },
 		{ "size", NULL, "r@remote.example", "552 5.3.4 Message size exceeds fixed limit",
 		  "exceeds message_size_limit" },
 	};
@@ -404,6 +418,27 @@ static void test_discard_redirect(void **state)
 	buf_free(&content);
 }
 
+/* test_mime_clean - part headers are not body lines; boundaries nest */
+static void test_mime_clean(void **state)
+{
+	struct msg m = { "192.0.2.1", "s@example.com", { "r@remote.example" },
+			 "Content-Type: multipart/mixed; boundary=outer\n\n--outer\n"
+			 "Content-Type: multipart/alternative; boundary=\"inner\"\n\n--inner\n"
+			 "Content-Type: text/plain\n\ntext\n--inner--\n--outer\n"
+			 "Content-Type: message/rfc822\n\nSubject: fine\n\nbody\n--outer--\nepilogue" };
+	struct buf id = BUF_INIT, reply = BUF_INIT, content = BUF_INIT;
+	struct qfile *q;
+
+	if (run(*state, &m, &id, &reply) != 0)
+		fail_msg("refused: %s\n%s", reply.data, logged.data);
+	q = open_queued("incoming", id.data, &content);
+	assert_non_null(strstr(content.data, "\n--outer--\nepilogue\n"));
+	qfile_free(&q);
+	buf_free(&id);
+	buf_free(&reply);
+	buf_free(&content);
+}
+
 /* test_abort - an aborted message leaves nothing behind */
 static void test_abort(void **state)
 {
@@ -431,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_failures),
 		cmocka_unit_test(test_actions),
 		cmocka_unit_test(test_discard_redirect),
+		cmocka_unit_test(test_mime_clean),
 		cmocka_unit_test(test_abort),
 	};
 
