@@ -241,5 +241,6 @@ int smtpd_tls_start(struct smtpd_session *s, bool wrapper);
 void smtpd_session_callbacks(struct smtpd_session *s);
 void smtpd_tls_handshake_done(struct smtpd_session *s);
 void smtpd_tls_session_free(struct smtpd_session *s);
+void smtpd_tls_received(const struct smtpd_session *s, struct buf *out);
 
 #endif

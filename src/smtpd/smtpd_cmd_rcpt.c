@@ -18,8 +18,8 @@
 #include "smtpd/smtpd_effects.h"
 #include "smtpd/smtpd_reply.h"
 
-/* client_facts - what cleanup records about the client */
-static void client_facts(struct smtpd_session *s, struct cleanup_client *cc)
+/* client_facts - what cleanup records about the client (tls: storage) */
+static void client_facts(struct smtpd_session *s, struct cleanup_client *cc, struct buf *tls)
 {
 	memset(cc, 0, sizeof(*cc));
 	cc->addr = s->addr;
@@ -30,7 +30,10 @@ static void client_facts(struct smtpd_session *s, struct cleanup_client *cc)
 	cc->proto = smtpd_proto_name(s);
 	cc->sasl_method = s->sasl_method;
 	cc->sasl_username = s->sasl_username;
-	cc->tls_summary = s->srv->set.tls_received_header ? s->tls_info : NULL;
+	if (s->srv->set.tls_received_header && s->tls) {
+		smtpd_tls_received(s, tls);
+		cc->tls_summary = buf_cstr(tls);
+	}
 	cc->server_name = s->srv->set.myhostname;
 }
 
@@ -40,9 +43,11 @@ static bool open_queue_file(struct smtpd_session *s)
 	struct cleanup_client cc;
 	struct buf err = BUF_INIT;
 	struct buf line = BUF_INIT;
+	struct buf tls = BUF_INIT;
 
-	client_facts(s, &cc);
+	client_facts(s, &cc, &tls);
 	s->cleanup = cleanup_open(s->srv->cf, &cc, &err);
+	buf_free(&tls);
 	if (s->cleanup == NULL) {
 		log_warn("%s: cannot open queue file: %s", s->namaddr, buf_cstr(&err));
 		smtpd_reply_error(s, err.len ? buf_cstr(&err) : R_QUEUE_WRITE);

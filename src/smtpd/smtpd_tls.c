@@ -275,6 +275,22 @@ void smtpd_tls_handshake_done(struct smtpd_session *s)
 	s->state = S_CMD;
 }
 
+/* smtpd_tls_received - the TLS part of the Received: header, as Postfix writes it */
+void smtpd_tls_received(const struct smtpd_session *s, struct buf *out)
+{
+	buf_reset(out);
+	if (!s->tls || s->tls_info == NULL)
+		return;
+	buf_printf(out, "(using %s)", s->tls_info);
+	if (!s->srv->set.tls_ask_ccert)
+		buf_puts(out, "\n\t(No client certificate requested)");
+	else if (s->ccert_subject == NULL)
+		buf_puts(out, "\n\t(Client did not present a certificate)");
+	else
+		buf_printf(out, "\n\t(Client CN \"%s\", Issuer \"%s\" (%s))", s->ccert_subject,
+			   s->ccert_issuer ? s->ccert_issuer : "", s->ccert_verified ? "verified OK" : "not verified");
+}
+
 /* smtpd_tls_start - switch the connection to a TLS bufferevent */
 int smtpd_tls_start(struct smtpd_session *s, bool wrapper)
 {

@@ -240,3 +240,21 @@ def test_dovecot_down_is_temporary(outpost, tmp_path):
         s.ehlo("client.example")
         # no mechanisms known: AUTH is not advertised, and AUTH fails temporarily
         assert not s.has_extn("auth")
+
+
+def test_tls_received_header(outpost, tmp_path):
+    from conftest import OUTPOST
+    srv = outpost(main=tls_main(tmp_path, smtpd_tls_received_header="yes"))
+    with srv.smtp() as s:
+        s.starttls(context=client_ctx())
+        s.ehlo("client.example")
+        s.mail("a@b.example")
+        s.rcpt("postmaster@example.test")
+        code, text = s.data(b"Subject: tls\r\n\r\nbody\r\n")
+        assert code == 250
+        qid = text.decode().rsplit(" ", 1)[1]
+    shown = subprocess.run([OUTPOST, "queue", "-c", srv.dir, "show", qid],
+                           capture_output=True, text=True).stdout
+    assert re.search(r"\(using TLSv1\.3 with cipher \S+ \(\d+/\d+ bits\)\)", shown), shown
+    assert "(No client certificate requested)" in shown
+    assert "with ESMTPS id " + qid in shown
