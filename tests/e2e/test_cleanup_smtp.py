@@ -1,0 +1,149 @@
+"""cleanup behind a real smtpd: what lands in the queue file for mail from
+an SMTP client, and what the client hears when cleanup refuses a message.
+
+The instance runs smtpd only (no qmgr), so committed messages stay in
+queue/incoming/ where the test reads them (queue file format v1, qfile.h).
+Expected texts are Postfix 3.7's (recorded with its smtpd + cleanup).
+"""
+import glob
+import os
+import smtplib
+import time
+
+import pytest
+
+MAIN = {
+    "mynetworks": "127.0.0.0/8",
+    "virtual_alias_maps": "texthash:{dir}/virtual",
+    "canonical_maps": "texthash:{dir}/canonical",
+    "header_checks": "regexp:{dir}/header_checks",
+    "body_checks": "regexp:{dir}/body_checks",
+    "hopcount_max": "5",
+    "recipient_delimiter": "+",
+}
+FILES = {
+    "virtual": ("team@example.test  ann@remote.test, bob@remote.test\n"
+                "joe@example.test   joe@remote.test\n"
+                "loop1@example.test loop2@example.test\n"
+                "loop2@example.test loop1@example.test\n"),
+    "canonical": "@old.test  @new.test\n",
+    "header_checks": ("/^Subject: reject-me/ REJECT custom reject text\n"
+                      "/^X-Hold:/ HOLD held for review\n"),
+    "body_checks": "/^badbody/ REJECT body says no\n",
+}
+
+
+def records(path):
+    """Parse a queue file into (type, text) records."""
+    data = open(path, "rb").read()
+    out, i = [], 0
+    while i < len(data):
+        t = chr(data[i])
+        n = int(data[i + 1:i + 11])
+        assert data[i + 11:i + 12] == b":"
+        out.append((t, data[i + 12:i + 12 + n].decode(errors="replace")))
+        assert data[i + 12 + n:i + 13 + n] == b"\n"
+        i += 13 + n
+    return out
+
+
+def queued(srv, state="incoming", timeout=5):
+    """The one committed file in a queue directory (tmp files ignored)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        files = [f for f in glob.glob(os.path.join(srv.dir, "queue", state, "*"))
+                 if not os.path.basename(f).startswith("tmp.")]
+        if files:
+            assert len(files) == 1, files
+            recs = records(files[0])
+            os.unlink(files[0])
+            return os.path.basename(files[0]), recs
+        time.sleep(0.05)
+    raise AssertionError(f"nothing in queue/{state}")
+
+
+def nothing_queued(srv):
+    """No message file (committed or temporary) in any message state."""
+    return not [f for d in ("incoming", "active", "deferred", "hold", "corrupt")
+                for f in glob.glob(os.path.join(srv.dir, "queue", d, "*"))]
+
+
+@pytest.fixture
+def srv(outpost):
+    return outpost(main=MAIN, files=FILES)
+
+
+def test_received_rewrite_and_expansion(srv):
+    with srv.smtp() as s:
+        s.ehlo("client.example")
+        s.sendmail("sender@old.test", ["team@example.test", "joe+tag@example.test"],
+                   b"To: team@example.test, Someone <x@old.test>\r\nBcc: hidden@x.test\r\n"
+                   b"Subject: hello\r\n\r\nbody line\r\n")
+    qid, recs = queued(srv)
+    content = dict(recs)["C"]
+    assert content.startswith(
+        "Received: from client.example (unknown [127.0.0.1])\n"
+        f"\tby mx.example.test (Outpost) with ESMTP id {qid};\n\t")
+    # 127.0.0.1 is a local_header_rewrite_clients client: canonical rewriting
+    # of header addresses, Bcc removed, Message-Id/Date/From added
+    assert "\nTo: team@example.test, Someone <x@new.test>\nSubject: hello\n" in content
+    assert "Bcc:" not in content
+    assert f"\nMessage-Id: <" in content and f".{qid}@mx.example.test>\n" in content
+    assert "\nFrom: sender@new.test\n\nbody line\n" in content
+    assert ("S", "sender@new.test") in recs
+    rcpts = [v for t, v in recs if t == "R"]
+    assert rcpts == ["ann@remote.test", "bob@remote.test", "joe+tag@remote.test"]
+    originals = [v for t, v in recs if t == "G"]
+    assert originals == ["team@example.test", "team@example.test", "joe+tag@example.test"]
+    srv.wait_log(rf"{qid}: message-id=<\d+\.{qid}@mx.example.test>")
+
+
+def test_header_check_reject(srv):
+    with srv.smtp() as s:
+        s.ehlo("client.example")
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            s.sendmail("s@example.test", ["r@remote.test"],
+                       b"Subject: reject-me now\r\n\r\nx\r\n")
+    assert e.value.smtp_code == 550
+    assert e.value.smtp_error == b"5.7.1 custom reject text"
+    srv.wait_log(r": reject: header Subject: reject-me now from unknown\[127\.0\.0\.1\]; "
+                 r"from=<s@example.test> to=<r@remote.test> proto=ESMTP "
+                 r"helo=<client.example>: 5.7.1 custom reject text")
+    assert nothing_queued(srv)
+
+
+def test_body_check_reject(srv):
+    with srv.smtp() as s:
+        s.ehlo("client.example")
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            s.sendmail("s@example.test", ["r@remote.test"],
+                       b"Subject: x\r\n\r\nfine\r\nbadbody here\r\n")
+    assert (e.value.smtp_code, e.value.smtp_error) == (550, b"5.7.1 body says no")
+    srv.wait_log(r": reject: body badbody here from unknown\[127\.0\.0\.1\];")
+    assert nothing_queued(srv)
+
+
+def test_hops_and_alias_loop(srv):
+    with srv.smtp() as s:
+        s.ehlo("client.example")
+        hops = b"".join(b"Received: from h%d by x; Sun, 1 Jan 2026 00:00:00 +0000\r\n" % i
+                        for i in range(5))
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            s.sendmail("s@example.test", ["r@remote.test"], hops + b"Subject: x\r\n\r\nx\r\n")
+        assert (e.value.smtp_code, e.value.smtp_error) == (554, b"5.4.0 Error: too many hops")
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            s.sendmail("s@example.test", ["loop1@example.test"], b"Subject: x\r\n\r\nx\r\n")
+        assert (e.value.smtp_code, e.value.smtp_error) == (451, b"4.6.0 Alias expansion error")
+    srv.wait_log(r"warning: \S+: message rejected: hopcount exceeded")
+    srv.wait_log(r"unreasonable virtual_alias_maps map nesting for loop1@example.test "
+                 r"-- message not accepted, try again later")
+    assert nothing_queued(srv)
+
+
+def test_hold_goes_to_hold_queue(srv):
+    with srv.smtp() as s:
+        s.ehlo("client.example")
+        s.sendmail("s@example.test", ["r@remote.test"], b"X-Hold: 1\r\nSubject: x\r\n\r\nx\r\n")
+    qid, recs = queued(srv, "hold")
+    assert ("A", "hold_reason=held for review") in recs
+    srv.wait_log(rf"{qid}: hold: header X-Hold: 1 from unknown\[127\.0\.0\.1\];")
