@@ -206,9 +206,11 @@ static void ptr_done(void *arg, int status, int timeouts, struct hostent *h)
 		req_done(r, NULL);
 		return;
 	}
+	struct smtpd_dns *d = r->d;	/* r may be gone when the call returns */
+
 	r->ptr = xstrdup(h->h_name);
-	ares_gethostbyname(r->d->ch, r->ptr, r->family, forward_done, r);
-	dns_rearm(r->d);
+	ares_gethostbyname(d->ch, r->ptr, r->family, forward_done, r);
+	dns_rearm(d);
 }
 
 /* smtpd_dns_client_name - start PTR + forward confirmation */

@@ -203,3 +203,12 @@ def test_swaks_session(outpost):
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 0, p.stdout + p.stderr
     assert re.search(r"<-  250 2\.0\.0 Ok: queued as \S+", p.stdout)
+
+
+def test_peername_lookup(outpost):
+    # c-ares answers 127.0.0.1 from /etc/hosts, forward-confirmed
+    srv = outpost(main={"smtpd_peername_lookup": "yes"})
+    with srv.smtp() as s:
+        s.ehlo("client.example")
+    m = srv.wait_log(r"connect from (\S+)\[127\.0\.0\.1\]")
+    assert m.group(1) in ("localhost", "localhost.localdomain") or m.group(1) != "unknown"

@@ -258,3 +258,51 @@ def test_tls_received_header(outpost, tmp_path):
     assert re.search(r"\(using TLSv1\.3 with cipher \S+ \(\d+/\d+ bits\)\)", shown), shown
     assert "(No client certificate requested)" in shown
     assert "with ESMTPS id " + qid in shown
+
+
+def test_client_certificate_fingerprint_logged(outpost, tmp_path):
+    ccert, ckey = make_cert(str(tmp_path), "ec", cn="client.example")
+    srv = outpost(main=tls_main(tmp_path, smtpd_tls_ask_ccert="yes",
+                                smtpd_tls_fingerprint_digest="sha256"))
+    ctx = client_ctx()
+    ctx.load_cert_chain(ccert, ckey)
+    with srv.smtp() as s:
+        s.starttls(context=ctx)
+        s.ehlo("client.example")
+        assert s.noop()[0] == 250
+    srv.wait_log(r"Untrusted TLS connection established from unknown\[127\.0\.0\.1\]: TLSv1\.3")
+
+
+def test_sasl_options_and_broken_clients(outpost, tmp_path):
+    pw = crypt.crypt("secret", crypt.mksalt(crypt.METHOD_SHA512))
+    srv = outpost(main=tls_main(tmp_path, smtpd_sasl_auth_enable="yes", smtpd_sasl_type="internal",
+                                smtpd_sasl_password_maps="texthash:{dir}/passwd",
+                                broken_sasl_auth_clients="yes", smtpd_tls_auth_only="no",
+                                smtpd_sasl_security_options="noanonymous, noplaintext",
+                                smtpd_sasl_tls_security_options="noanonymous"),
+                  files={"passwd": f"alice {pw}\n"})
+    with srv.raw() as c:
+        c.recv_reply()
+        c.send("EHLO client.example\r\n")
+        code, lines = c.recv_reply()
+        # plaintext mechanisms are withheld without TLS (noplaintext)
+        assert not any("AUTH" in l for l in lines), lines
+    with srv.smtp() as s:
+        s.starttls(context=client_ctx())
+        code, text = s.ehlo("client.example")
+        assert b"AUTH PLAIN LOGIN" in text and b"AUTH=PLAIN LOGIN" in text
+
+
+def test_auth_rate_limit(outpost, tmp_path):
+    pw = crypt.crypt("secret", crypt.mksalt(crypt.METHOD_SHA512))
+    srv = outpost(main=tls_main(tmp_path, smtpd_sasl_auth_enable="yes", smtpd_sasl_type="internal",
+                                smtpd_sasl_password_maps="texthash:{dir}/passwd",
+                                smtpd_client_auth_rate_limit="1",
+                                smtpd_client_event_limit_exceptions=""),
+                  files={"passwd": f"alice {pw}\n"})
+    with srv.smtp() as s:
+        s.starttls(context=client_ctx())
+        s.ehlo("client.example")
+        assert s.docmd("AUTH PLAIN " + plain_b64("alice", "wrong"))[0] == 535
+        assert s.docmd("AUTH PLAIN " + plain_b64("alice", "secret")) == \
+            (450, b"4.7.1 Error: too many AUTH commands from 127.0.0.1")
