@@ -12,9 +12,17 @@
  * property of their first member.
  *
  * The derived-key searches of access(5), virtual(5)/canonical(5) and
- * transport(5) live in table_search.c (table_find_*). Bad input: open
- * errors fill err with "FILE:LINE: reason" or "type:name: reason" and
- * return NULL; the caller decides whether that is fatal.
+ * transport(5) live in table_search.c (table_find). Bad input: open
+ * errors fill err with the reason ("FILE, line N: reason", "open FILE:
+ * strerror", 'unsupported table type: x', ...) and return NULL; the caller
+ * decides whether that is fatal. Bad rules in regexp/pcre/cidr files are
+ * warned about and skipped like Postfix does, unless TABLE_F_STRICT.
+ *
+ * Empty results are errors (TABLE_TEMPFAIL, "empty string result is not
+ * allowed"). A table whose file changed is re-read before the next lookup
+ * (checked at most once a second); if that fails, the old contents stay
+ * and a warning is logged. A table (and a list) is for one thread at a
+ * time.
  */
 #ifndef OUTPOST_TABLE_TABLE_H
 #define OUTPOST_TABLE_TABLE_H
@@ -30,7 +38,7 @@ enum table_status {
 };
 
 /* open flags */
-#define TABLE_F_FOLD		(1u << 0)	/* fold fixed-table keys to lower case (default on) */
+#define TABLE_F_FOLD		(1u << 0)	/* (the default; no need to pass it) */
 #define TABLE_F_NOFOLD		(1u << 1)	/* keep case (postmap -f) */
 #define TABLE_F_CREATE		(1u << 2)	/* for writers: create if missing */
 #define TABLE_F_WRITE		(1u << 3)	/* open for update (-i / -d) */

@@ -13,7 +13,8 @@
  *
  *   ACCESS  user+ext@dom; user@dom (p); dom, then parents (p); user+ext@ (p);
  *           user@ (p). Parents: "example.com", "com" when
- *           parent_matches_subdomains, else ".example.com", ".com".
+ *           parent_matches_subdomains, else ".example.com", ".com"; none
+ *           for an address literal ("[192.0.2.1]").
  *   VIRTUAL user+ext@dom; user@dom (p); when is_local_domain(dom):
  *           user+ext (p), user (p); @dom (p).
  *   TRANSPORT user+ext@dom; user@dom (p); dom (p); parents as above (p); * (p).
@@ -122,6 +123,8 @@ static size_t search_split(const char *local, size_t n, const struct table_searc
 /* search_parents - dom's parent domains, in the style the options ask for */
 static bool search_parents(struct search *s, const char *dom)
 {
+	if (*dom == '[')	/* an address literal has no parents */
+		return false;
 	for (const char *dot = strchr(dom, '.'); dot && dot[1]; dot = strchr(dot + 1, '.')) {
 		const char *key = s->o->parent_matches_subdomains ? dot + 1 : dot;
 

@@ -87,6 +87,8 @@ static const struct kcase kcases[] = {
 	{ "transport pdms", TABLE_SEARCH_TRANSPORT, "u@a.b.c", NULL, true, false,
 	  "u@a.b.c a.b.c b.c c *" },
 	{ "bare user", TABLE_SEARCH_VIRTUAL, "user+ext", "+", false, false, "user+ext user" },
+	{ "address literal", TABLE_SEARCH_ACCESS, "u@[192.0.2.1]", NULL, true, false,
+	  "u@[192.0.2.1] [192.0.2.1] u@" },
 	{ "null sender key", TABLE_SEARCH_ACCESS, "<>", "+", true, false, "<>" },
 	{ "host name", TABLE_SEARCH_HOST, "mail.sub.example.com", NULL, true, false,
 	  "mail.sub.example.com sub.example.com example.com com" },
