@@ -174,8 +174,8 @@ struct cleanup *cleanup_open(struct config *cf, const struct cleanup_client *cl,
 	c->server_name = dup_or_null(cl->server_name);
 	c->local_user = dup_or_null(cl->local_user);
 	c->local = strcmp(c->proto, "local") == 0;
-	c->rewrite_headers = client_is_local(c) ||
-			     *c->ccf->remote_header_rewrite_domain != '\0';
+	c->local_client = client_is_local(c);
+	c->rewrite_headers = c->local_client || *c->ccf->remote_header_rewrite_domain != '\0';
 	return c;
 }
 
@@ -371,7 +371,8 @@ static int add_recipient(struct cleanup *c, struct strv *seen, const char *given
 		orcpt = buf_cstr(&dsn);
 	}
 	for (size_t i = 0; i < out.n; i++) {
-		if (rcpt_seen(seen, orcpt, notify, given, out.v[i]))
+		if (rcpt_seen(seen, orcpt, notify, g->enable_original_recipient ? given : "",
+			      out.v[i]))
 			continue;
 		qfile_add_rcpt(c->w, out.v[i], orcpt,
 			       g->enable_original_recipient ? given : NULL, notify);

@@ -54,7 +54,8 @@ struct cleanup {
 	char *sasl_method, *sasl_username, *tls_summary, *server_name, *local_user;
 	int client_port;
 	bool local;		/* local submission */
-	bool rewrite_headers;	/* header addresses rewritten, missing headers added */
+	bool local_client;	/* local_header_rewrite_clients: rewrite headers, add missing ones */
+	bool rewrite_headers;	/* local_client, or remote_header_rewrite_domain is set */
 	/* envelope */
 	char *sender;		/* as given; NULL until cleanup_sender() */
 	char *ret, *envid;

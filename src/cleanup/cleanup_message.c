@@ -97,6 +97,8 @@ static void received_header(struct cleanup *c, struct buf *out)
 	}
 	if (c->tls_summary && *c->tls_summary)
 		buf_printf(out, "\n\t%s", c->tls_summary);
+	if (c->sasl_username && config_bool(c->ccf->cf, "smtpd_sasl_authenticated_header"))
+		buf_printf(out, "\n\t(Authenticated sender: %s)", c->sasl_username);
 	buf_printf(out, "\n\tby %s (Outpost) with %s id %s", host, c->proto, c->id);
 	if (c->nrcpt == 1)
 		buf_printf(out, "\n\tfor <%s>; ", c->rcpt[0].address);
@@ -180,7 +182,20 @@ static void rewrite_one(struct cleanup *c, const struct header_info *h,
 	struct buf out = BUF_INIT, why = BUF_INIT;
 	bool changed = false;
 
-	if (rewrite_header(&c->ccf->rw, cls, hdr->data, hdr->len, &out, &changed, &why) < 0) {
+	struct rewrite_cf *rw = &c->ccf->rw;
+	char *myorigin = rw->myorigin;
+	bool dot = rw->append_dot_mydomain;
+	int st;
+
+	if (!c->local_client) {
+		/* remote_header_rewrite_domain completes incomplete addresses */
+		rw->myorigin = c->ccf->remote_header_rewrite_domain;
+		rw->append_dot_mydomain = false;
+	}
+	st = rewrite_header(rw, cls, hdr->data, hdr->len, &out, &changed, &why);
+	rw->myorigin = myorigin;
+	rw->append_dot_mydomain = dot;
+	if (st < 0) {
 		log_warn("%s: %s", c->id, buf_cstr(&why));
 		c->errs |= CLEANUP_E_DEFER;
 		buf_set(&c->reject, CLEANUP_R_ALIAS);
@@ -254,7 +269,7 @@ static void add_missing(struct cleanup *c)
 {
 	bool resent = (c->seen & HDR_SEEN_RESENT) != 0;
 	struct buf h = BUF_INIT, v = BUF_INIT;
-	bool add = c->rewrite_headers || c->ccf->always_add_missing_headers;
+	bool add = c->local_client || c->ccf->always_add_missing_headers;
 
 	if (add && !(c->seen & (resent ? HDR_SEEN_RESENT_MSGID : HDR_SEEN_MESSAGE_ID))) {
 		message_id(c, &v);

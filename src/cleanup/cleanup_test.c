@@ -93,7 +93,8 @@ static int setup(void **state)
 		   "mime_header_checks = regexp:%s/mc\n"
 		   "nested_header_checks = regexp:%s/nc\n"
 		   "message_size_limit = 4000\n"
-		   "hopcount_max = 10\n",
+		   "hopcount_max = 10\n"
+		   "header_size_limit = 200\n",
 		   dir, dir, dir, dir, dir, dir);
 	put_file("main.cf", maincf.data);
 	buf_reset(&path);
@@ -439,6 +440,33 @@ static void test_mime_clean(void **state)
 	buf_free(&content);
 }
 
+/* test_header_limit - a header past header_size_limit is cut there */
+static void test_header_limit(void **state)
+{
+	struct buf text = BUF_INIT, id = BUF_INIT, reply = BUF_INIT, content = BUF_INIT;
+	struct msg m = { "192.0.2.1", "s@example.com", { "r@remote.example" }, NULL };
+	struct qfile *q;
+	const char *x, *end;
+
+	buf_puts(&text, "X-Long: start");
+	for (int i = 0; i < 10; i++)
+		buf_puts(&text, "\n 0123456789012345678901234567890123456789");
+	buf_puts(&text, "\nSubject: after\n\nbody");
+	m.text = text.data;
+	assert_int_equal(run(*state, &m, &id, &reply), 0);
+	q = open_queued("incoming", id.data, &content);
+	x = strstr(content.data, "X-Long: start");
+	assert_non_null(x);
+	end = strstr(x, "\nSubject: after\n\nbody\n");
+	assert_non_null(end);
+	assert_int_equal(end - x, 200);
+	qfile_free(&q);
+	buf_free(&text);
+	buf_free(&id);
+	buf_free(&reply);
+	buf_free(&content);
+}
+
 /* test_abort - an aborted message leaves nothing behind */
 static void test_abort(void **state)
 {
@@ -467,6 +495,7 @@ int main(void)
 		cmocka_unit_test(test_actions),
 		cmocka_unit_test(test_discard_redirect),
 		cmocka_unit_test(test_mime_clean),
+		cmocka_unit_test(test_header_limit),
 		cmocka_unit_test(test_abort),
 	};
 
