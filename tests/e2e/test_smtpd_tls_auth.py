@@ -306,3 +306,34 @@ def test_auth_rate_limit(outpost, tmp_path):
         assert s.docmd("AUTH PLAIN " + plain_b64("alice", "wrong"))[0] == 535
         assert s.docmd("AUTH PLAIN " + plain_b64("alice", "secret")) == \
             (450, b"4.7.1 Error: too many AUTH commands from 127.0.0.1")
+
+
+def test_tls_session_resumption(outpost, tmp_path):
+    import socket
+    srv = outpost(main=tls_main(tmp_path))
+    ctx = client_ctx()
+
+    def starttls_session(session=None):
+        raw = srv.raw()
+        raw.recv_reply()
+        raw.send("EHLO client.example\r\n")
+        raw.recv_reply()
+        raw.send("STARTTLS\r\n")
+        assert raw.recv_reply()[0] == 220
+        tls = ctx.wrap_socket(raw.sock, session=session)
+        tls.sendall(b"EHLO client.example\r\n")
+        data = b""
+        while b"250 " not in data:
+            data += tls.recv(4096)      # TLS 1.3 tickets arrive with the first reply
+        reused, sess = tls.session_reused, tls.session
+        tls.sendall(b"QUIT\r\n")
+        tls.recv(1024)
+        tls.close()
+        return reused, sess
+
+    reused, sess = starttls_session()
+    assert not reused
+    reused, _ = starttls_session(sess)
+    assert reused
+    srv.wait_log(r"Anonymous TLS connection established from unknown\[127\.0\.0\.1\]: "
+                 r"TLSv1\.3 with cipher \S+ \(\d+/\d+ bits\) \(resumed\)")
