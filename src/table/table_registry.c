@@ -23,6 +23,7 @@ extern const struct table_ops table_cidr_ops;
 extern const struct table_ops table_unionmap_ops;
 extern const struct table_ops table_pipemap_ops;
 extern const struct table_ops table_debug_ops;
+extern const struct table_ops table_proxy_ops;
 extern const struct table_ops table_lmdb_ops, table_hash_ops, table_btree_ops, table_dbm_ops;
 extern const struct table_ops table_cdb_ops;
 extern const struct table_ops table_sqlite_ops;
@@ -43,6 +44,7 @@ static const struct {
 	{ "unionmap", &table_unionmap_ops },
 	{ "pipemap", &table_pipemap_ops },
 	{ "debug", &table_debug_ops },
+	{ "proxy", &table_proxy_ops },
 	{ "lmdb", &table_lmdb_ops }, { "hash", &table_hash_ops }, { "btree", &table_btree_ops }, { "dbm", &table_dbm_ops },
 	{ "cdb", &table_cdb_ops },
 	{ "sqlite", &table_sqlite_ops },

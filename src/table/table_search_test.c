@@ -282,6 +282,17 @@ static void test_partial_keys_skip_patterns(void **state)
 	assert_int_equal(table_find(l, TABLE_SEARCH_ACCESS, "a+b@x.org", &o, &v, NULL), TABLE_FOUND);
 	assert_string_equal(buf_cstr(&trace), "a+b@x.org a+b@x.org~");
 	table_list_close(&l);
+	/* wrappers keep the pattern property of what they wrap */
+	buf_reset(&trace);
+	buf_reset(&spec);
+	buf_printf(&spec, "proxy:regexp:%s, debug:regexp:%s", re, re);
+	l = table_list_open(buf_cstr(&spec), 0, &err);
+	assert_non_null(l);
+	assert_int_equal(table_props(table_list_member(l, 0)), TABLE_P_PATTERN);
+	assert_int_equal(table_props(table_list_member(l, 1)), TABLE_P_PATTERN);
+	assert_int_equal(table_find(l, TABLE_SEARCH_VIRTUAL, "a+b@x.org", &o, &v, NULL),
+			 TABLE_FOUND);
+	table_list_close(&l);
 	unlink(re);
 	free(re);
 	buf_free(&spec);

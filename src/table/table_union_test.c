@@ -1,6 +1,6 @@
 /*
  * table_union_test - unionmap and pipemap (POSTFIX-SEMANTICS 3.7), and
- * debug: wrapping, and the sender-login postmortem: a table list stops at the first table that
+ * debug:/proxy: wrapping, and the sender-login postmortem: a table list stops at the first table that
  * knows the key, a unionmap asks every member. Answers recorded with
  * postmap 3.7 -q.
  */
@@ -52,6 +52,9 @@ static const struct ucase ucases[] = {
 	{ "debug error", "debug:fail:x", "b", "!ERR" },
 	{ "debug bad inner", "debug:nosuch:x", "b", "!OPEN" },
 	{ "debug inside union", "unionmap:{debug:static:a, static:b}", "k", "a,b" },
+	{ "proxy passes through", "proxy:inline:{a=1}", "A", "1" },
+	{ "proxy error", "proxy:fail:x", "A", "!ERR" },
+	{ "proxy bad inner", "proxy:nosuch:x", "A", "!OPEN" },
 };
 
 static void test_cases(void **state)
