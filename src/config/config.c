@@ -7,7 +7,8 @@
  * value must fit its type and bounds) and every -o override of every
  * service, so a loaded configuration never fails a typed getter.
  *
- * Public: config_load, config_load_files, config_for_service,
+ * Public: config_load, config_load_files, config_load_text,
+ * config_load_unchecked, config_for_service,
  * config_for_master_service, config_free, config_dir, config_str,
  * config_raw, config_bool, config_int, config_time, config_size,
  * config_list, config_is_set, config_set, config_services, config_service,
@@ -55,6 +56,8 @@ struct config {
 	struct strv retired;		/* expanded values handed out earlier */
 	struct strv stack;		/* names being expanded (loop check) */
 	struct master_services svcs;
+	struct cmap rdeps;		/* name -> struct strv of names using it */
+	bool rdeps_ok;			/* rdeps matches the current values */
 	const struct master_service *service; /* NULL: plain main.cf view */
 };
 
@@ -272,43 +275,6 @@ static int check_one(struct config *cf, const char *name, struct buf *err)
 	return rc;
 }
 
-/* check_once - check_one, unless name was checked already */
-static int check_once(struct config *cf, const char *name, struct cmap *seen, struct buf *err)
-{
-	if (cmap_get(seen, name))
-		return 0;
-	cmap_put(seen, name, (void *)seen);
-	return check_one(cf, name, err);
-}
-
-/*
- * config_validate - every set and every registered parameter; errors of
- * settings come first, in file order, then those of defaults.
- */
-static int config_validate(struct config *cf, struct buf *err)
-{
-	struct cmap seen = CMAP_INIT;
-	size_t i, n;
-	const struct param_def *const *all = params_all(&n);
-	int rc = 0;
-
-	for (i = 0; i < cf->ents.n; i++)
-		if (check_once(cf, cf->ents.v[i].name, &seen, err) < 0)
-			rc = -1;
-	if (cf->service)
-		for (i = 0; i < cf->service->opt_names.n; i++)
-			if (check_once(cf, cf->service->opt_names.v[i], &seen, err) < 0)
-				rc = -1;
-	for (i = 0; i < cf->vals.cap; i++)
-		if (cf->vals.slots[i].key && check_once(cf, cf->vals.slots[i].key, &seen, err) < 0)
-			rc = -1;
-	for (i = 0; i < n; i++)
-		if (check_once(cf, all[i]->name, &seen, err) < 0)
-			rc = -1;
-	cmap_free(&seen, NULL);
-	return rc;
-}
-
 /* config_new - an empty configuration */
 static struct config *config_new(const char *dir, const char *main_cf, const char *master_cf)
 {
@@ -345,6 +311,155 @@ static void resolve_maxproc(struct config *cf)
 			cf->svcs.v[i].maxproc = config_int(cf, "default_process_limit");
 }
 
+/* rdeps_free - cmap value destructor */
+static void rdeps_free(void *p)
+{
+	struct strv *sv = p;
+
+	strv_free(sv);
+	free(sv);
+}
+
+/* rdeps_add - record in map that user's value refers to each name it mentions */
+static void rdeps_add(struct cmap *map, const char *user, const char *raw)
+{
+	struct strv refs = STRV_INIT;
+	size_t i;
+
+	if (strchr(raw, '$') == NULL)
+		return;
+	expand_refs(raw, &refs);
+	for (i = 0; i < refs.n; i++) {
+		struct strv *users = cmap_get(map, refs.v[i]);
+
+		if (users == NULL) {
+			users = xcalloc(1, sizeof(*users));
+			cmap_put(map, refs.v[i], users);
+		}
+		strv_push(users, user);
+	}
+	strv_free(&refs);
+}
+
+/* Who refers to whom among the registry's defaults: built once, kept. */
+static struct cmap registry_rdeps;
+static bool registry_rdeps_ok;
+
+/*
+ * rdeps_build - who refers to whom in cf's own settings. A default that a
+ * setting replaced keeps its edges in registry_rdeps; that only makes
+ * validation check a little more than it must.
+ */
+static void rdeps_build(struct config *cf)
+{
+	size_t i, n;
+	const struct param_def *const *all;
+
+	if (!registry_rdeps_ok) {
+		all = params_all(&n);
+		for (i = 0; i < n; i++)
+			if (all[i]->def)
+				rdeps_add(&registry_rdeps, all[i]->name, all[i]->def);
+		registry_rdeps_ok = true;
+	}
+	cmap_free(&cf->rdeps, rdeps_free);
+	for (i = 0; i < cf->vals.cap; i++)
+		if (cf->vals.slots[i].key)
+			rdeps_add(&cf->rdeps, cf->vals.slots[i].key,
+				  ((struct cf_val *)cf->vals.slots[i].value)->raw);
+	cf->rdeps_ok = true;
+}
+
+/* seed - add name to the names to check, once */
+static void seed(struct strv *todo, struct cmap *seen, const char *name)
+{
+	if (cmap_get(seen, name))
+		return;
+	cmap_put(seen, name, seen);
+	strv_push(todo, name);
+}
+
+/* close_over - add every name whose value refers to one in todo */
+static void close_over(const struct config *rd, struct strv *todo, struct cmap *seen)
+{
+	size_t i, k;
+
+	for (i = 0; i < todo->n; i++) {
+		const struct strv *users[2];
+		int u;
+
+		users[0] = cmap_get(&registry_rdeps, todo->v[i]);
+		users[1] = cmap_get(&rd->rdeps, todo->v[i]);
+		for (u = 0; u < 2; u++)
+			for (k = 0; users[u] && k < users[u]->n; k++)
+				seed(todo, seen, users[u]->v[k]);
+	}
+}
+
+/*
+ * validate_affected - check the overridden names and everything whose
+ * value refers to them, directly or not (the rest equals the base, which
+ * was validated already).
+ */
+static int validate_affected(struct config *cf, const struct config *base,
+			     const struct master_service *svc, struct buf *err)
+{
+	struct strv todo = STRV_INIT;
+	struct cmap seen = CMAP_INIT;
+	size_t i;
+	int rc = 0;
+
+	/* these differ per service even without overrides */
+	seed(&todo, &seen, "service_name");
+	seed(&todo, &seen, "process_name");
+	for (i = 0; i < svc->opt_names.n; i++)
+		seed(&todo, &seen, svc->opt_names.v[i]);
+	close_over(base, &todo, &seen);
+	for (i = 0; i < todo.n; i++)
+		if (check_one(cf, todo.v[i], err) < 0)
+			rc = -1;
+	strv_free(&todo);
+	cmap_free(&seen, NULL);
+	return rc;
+}
+
+/*
+ * config_validate - every set parameter and every parameter whose value
+ * refers to a set or machine-derived one, directly or not. Defaults that
+ * refer to nothing are constants (the registry test checks them).
+ * Errors of settings come first, in file order.
+ */
+static int config_validate(struct config *cf, struct buf *err)
+{
+	static const char *const derived_names[] = {
+		"myhostname", "mydomain", "mynetworks", "process_id", "service_name", "process_name",
+	};
+	struct strv todo = STRV_INIT;
+	struct cmap seen = CMAP_INIT;
+	size_t i;
+	int rc = 0;
+
+	if (!cf->rdeps_ok)
+		rdeps_build(cf);
+	for (i = 0; i < cf->ents.n; i++)
+		seed(&todo, &seen, cf->ents.v[i].name);
+	if (cf->service)
+		for (i = 0; i < cf->service->opt_names.n; i++)
+			seed(&todo, &seen, cf->service->opt_names.v[i]);
+	for (i = 0; i < cf->vals.cap; i++)
+		if (cf->vals.slots[i].key)
+			seed(&todo, &seen, cf->vals.slots[i].key);
+	for (i = 0; i < sizeof(derived_names) / sizeof(derived_names[0]); i++)
+		seed(&todo, &seen, derived_names[i]);
+	close_over(cf, &todo, &seen);
+	for (i = 0; i < todo.n; i++)
+		if (check_one(cf, todo.v[i], err) < 0)
+			rc = -1;
+	strv_free(&todo);
+	cmap_free(&seen, NULL);
+	return rc;
+}
+
 /* validate_services - each service's view must load too */
 static int validate_services(struct config *cf, struct buf *err)
 {
@@ -359,6 +474,28 @@ static int validate_services(struct config *cf, struct buf *err)
 		config_free(&scf);
 	}
 	return rc;
+}
+
+/* config_finish - apply the parsed settings and validate; NULL on any error */
+static struct config *config_finish(struct config *cf, size_t mark, struct buf *err)
+{
+	size_t i;
+
+	/* go on after syntax errors, so that one run lists every problem */
+	val_put(cf, "config_directory", cf->dir, cf->main_path, -1);
+	for (i = 0; i < cf->ents.n; i++)
+		val_put(cf, cf->ents.v[i].name, cf->ents.v[i].value, cf->ents.v[i].file,
+			cf->ents.v[i].line);
+	build_settings(cf);
+	config_validate(cf, err);
+	if (err->len == mark)
+		validate_services(cf, err);
+	if (err->len > mark) {
+		config_free(&cf);
+		return NULL;
+	}
+	resolve_maxproc(cf);
+	return cf;
 }
 
 /* config_load_files - load main.cf and (when not NULL) master.cf */
@@ -382,21 +519,24 @@ struct config *config_load_files(const char *main_cf, const char *master_cf, str
 	strv_free(&warnings);
 	if (master_cf && access(master_cf, F_OK) == 0)
 		master_cf_read(master_cf, &cf->svcs, err);
-	/* go on after syntax errors, so that one run lists every problem */
-	val_put(cf, "config_directory", cf->dir, main_cf, -1);
-	for (i = 0; i < cf->ents.n; i++)
-		val_put(cf, cf->ents.v[i].name, cf->ents.v[i].value, cf->ents.v[i].file,
-			cf->ents.v[i].line);
-	build_settings(cf);
-	config_validate(cf, err);
-	if (err->len == mark)
-		validate_services(cf, err);
-	if (err->len > mark) {
-		config_free(&cf);
-		return NULL;
-	}
-	resolve_maxproc(cf);
-	return cf;
+	return config_finish(cf, mark, err);
+}
+
+/*
+ * config_load_text - main.cf and master.cf given as text (tests, fuzzers,
+ * tools that build a configuration in memory). Names in errors are
+ * "main.cf" and "master.cf"; master may be NULL.
+ */
+struct config *config_load_text(const char *main_text, size_t main_len, const char *master_text,
+				size_t master_len, struct buf *err)
+{
+	struct config *cf = config_new(".", "main.cf", master_text ? "master.cf" : NULL);
+	size_t mark = err->len;
+
+	mainfile_parse(main_text, main_len, "main.cf", &cf->ents, err, NULL);
+	if (master_text)
+		master_cf_parse(master_text, master_len, "master.cf", &cf->svcs, err);
+	return config_finish(cf, mark, err);
 }
 
 /*
@@ -500,7 +640,8 @@ struct config *config_for_master_service(const struct config *base,
 	}
 	for (i = 0; i < svc->opt_names.n; i++)
 		val_put(cf, svc->opt_names.v[i], svc->opt_values.v[i], svc->file, svc->line);
-	if (config_validate(cf, &why) < 0) {
+	if ((base->rdeps_ok ? validate_affected(cf, base, svc, &why)
+			    : config_validate(cf, &why)) < 0) {
 		const char *p = buf_cstr(&why);
 
 		while (*p) {
@@ -548,6 +689,7 @@ void config_free(struct config **cfp)
 	cmap_free(&cf->vals, val_free);
 	cmap_free(&cf->cache, cached_free);
 	cmap_free(&cf->derived, free);
+	cmap_free(&cf->rdeps, rdeps_free);
 	strv_free(&cf->retired);
 	strv_free(&cf->stack);
 	master_cf_free(&cf->svcs);
@@ -658,12 +800,14 @@ int config_set(struct config *cf, const char *name, const char *value, struct bu
 	}
 	val_put(cf, name, value, "config_set", 0);
 	cache_clear(cf);
+	cf->rdeps_ok = false;
 	if (config_validate(cf, err) < 0) {
 		if (saved.raw)
 			val_put(cf, name, saved.raw, saved.file, saved.line);
 		else
 			val_free(cmap_del(&cf->vals, name));
 		cache_clear(cf);
+		cf->rdeps_ok = false;
 	}
 	free(saved.raw);
 	free(saved.file);

@@ -76,6 +76,9 @@ struct config *config_load_files(const char *main_cf, const char *master_cf,
 				 struct buf *err);
 struct config *config_for_service(const struct config *base,
 				  const char *service_name, struct buf *err);
+struct config *config_load_text(const char *main_text, size_t main_len,
+				const char *master_text, size_t master_len,
+				struct buf *err);
 void config_free(struct config **cfp);
 /* main.cf as far as it parses, unvalidated, never NULL (to stop a master
  * whose configuration was broken since it started). */

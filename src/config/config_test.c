@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "config/config.h"
+#include "config/value.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
@@ -169,6 +170,9 @@ static const struct error_case error_cases[] = {
 	{ "bad -o", "", "smtp inet n - n - - smtpd -o nothing\n", "expected name=value", NULL },
 	{ "bad -o value", "", "smtp inet n - n - - smtpd\n  -o smtpd_tls_auth_only=perhaps\n",
 	  "service smtp/inet: ", "master.cf:1: parameter smtpd_tls_auth_only: bad boolean" },
+	{ "override breaks a dependent", "my_t = 5\nsmtpd_timeout = ${my_t}s\n",
+	  "smtp inet n - n - - smtpd -o my_t=x\n", "service smtp/inet: ",
+	  "parameter smtpd_timeout: bad time value \"xs\"" },
 	{ "duplicate service", "", "smtp inet n - n - - smtpd\nsmtp inet n - n - - smtpd\n",
 	  "duplicate service smtp/inet", NULL },
 };
@@ -505,6 +509,28 @@ static void test_registry(void **state)
 	assert_null(param_lookup("smtp_sender_restrictions"));
 }
 
+/* test_registry_defaults - constant defaults fit their own types (loads
+ * only re-check defaults that refer to other parameters) */
+static void test_registry_defaults(void **state)
+{
+	const struct param_def *const *all;
+	struct buf why = BUF_INIT;
+	size_t i, n;
+
+	(void)state;
+	all = params_all(&n);
+	for (i = 0; i < n; i++) {
+		if (all[i]->def == NULL || strchr(all[i]->def, '$'))
+			continue;
+		buf_reset(&why);
+		if (value_check(all[i], all[i]->def, &why) < 0)
+			fail_msg("%s: default \"%s\": %s", all[i]->name, all[i]->def, buf_cstr(&why));
+		if (all[i]->doc == NULL && !strchr(all[i]->name, ' '))
+			continue;
+	}
+	buf_free(&why);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -513,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_master),	 cmocka_unit_test(test_debian_master),
 		cmocka_unit_test(test_set),	 cmocka_unit_test(test_path),
 		cmocka_unit_test(test_lint),	 cmocka_unit_test(test_registry),
+		cmocka_unit_test(test_registry_defaults),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

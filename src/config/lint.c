@@ -33,17 +33,17 @@ static const char *const transport_suffixes[] = {
 	"_transport_rate_delay", NULL,
 };
 
+#define LINT_NAME_MAX 128
+
 /* edit_distance - Damerau-Levenshtein (optimal string alignment) */
 static size_t edit_distance(const char *a, const char *b)
 {
+	size_t rows[3][LINT_NAME_MAX + 1];
+	size_t *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
 	size_t la = strlen(a), lb = strlen(b), i, j, d;
-	size_t *prev2, *prev, *cur;
 
-	if (la > 200 || lb > 200)
+	if (la > LINT_NAME_MAX || lb > LINT_NAME_MAX)
 		return (size_t)-1;
-	prev2 = xcalloc(lb + 1, sizeof(size_t));
-	prev = xcalloc(lb + 1, sizeof(size_t));
-	cur = xcalloc(lb + 1, sizeof(size_t));
 	for (j = 0; j <= lb; j++)
 		prev[j] = j;
 	for (i = 1; i <= la; i++) {
@@ -68,11 +68,7 @@ static size_t edit_distance(const char *a, const char *b)
 		prev = cur;
 		cur = t;
 	}
-	d = prev[lb];
-	free(prev2);
-	free(prev);
-	free(cur);
-	return d;
+	return prev[lb];
 }
 
 /* suggest - the registered name closest to name, when close enough */
@@ -84,8 +80,15 @@ static const char *suggest(const char *name)
 
 	if (limit > 3)
 		limit = 3;
+	if (strlen(name) > 100)
+		return NULL;
 	for (i = 0; i < n; i++) {
-		size_t d = edit_distance(name, all[i]->name);
+		size_t la = strlen(name), lb = strlen(all[i]->name), d;
+
+		/* the distance is at least the difference in length */
+		if ((la > lb ? la - lb : lb - la) > limit)
+			continue;
+		d = edit_distance(name, all[i]->name);
 
 		if (d < best) {
 			best = d;
