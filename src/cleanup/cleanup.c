@@ -28,7 +28,6 @@
 #include "cleanup/cleanup_impl.h"
 #include "lib/log.h"
 #include "lib/mem.h"
-#include "mail/resolve.h"
 
 static struct cleanup_cf *cleanup_global;
 static struct qfile_committer *cleanup_committer;
@@ -57,6 +56,17 @@ int cleanup_init(struct event_base *base, struct config *cf, struct buf *err)
 	g->always_add_missing_headers = config_bool(cf, "always_add_missing_headers");
 	g->enable_original_recipient = config_bool(cf, "enable_original_recipient");
 	g->remote_header_rewrite_domain = xstrdup(config_str(cf, "remote_header_rewrite_domain"));
+	g->sasl_authenticated_header = config_bool(cf, "smtpd_sasl_authenticated_header");
+	config_list(cf, "local_header_rewrite_clients", &g->header_rewrite_clients);
+	config_list(cf, "inet_interfaces", &g->inet_interfaces);
+	config_list(cf, "always_bcc", &g->always_bcc);
+	if (strv_contains(&g->header_rewrite_clients, "permit_mynetworks") &&
+	    (g->mynetworks = resolve_list_new("mynetworks", config_str(cf, "mynetworks"),
+					      false, err)) == NULL) {
+		cleanup_global = g;
+		cleanup_shutdown();
+		return -1;
+	}
 	rewrite_cf_init(&g->rw);
 	if ((cleanup_resolve = resolve_new(cf, err)) == NULL ||
 	    rewrite_cf_load(&g->rw, cf, err) < 0 ||
@@ -86,6 +96,11 @@ void cleanup_shutdown(void)
 	free(g->queue_dir);
 	free(g->myhostname);
 	free(g->remote_header_rewrite_domain);
+	strv_free(&g->header_rewrite_clients);
+	strv_free(&g->inet_interfaces);
+	strv_free(&g->always_bcc);
+	if (g->mynetworks)
+		resolve_list_free(&g->mynetworks);
 	rewrite_cf_free(&g->rw);
 	if (g->checks)
 		cleanup_checks_free(&g->checks);
@@ -102,42 +117,32 @@ static char *dup_or_null(const char *s)
 /* client_is_local - local_header_rewrite_clients for this client */
 static bool client_is_local(struct cleanup *c)
 {
-	struct config *cf = c->ccf->cf;
-	struct strv list = STRV_INIT;
+	struct cleanup_cf *g = c->ccf;
+	const struct strv *list = &g->header_rewrite_clients;
 	bool yes = false;
 
 	if (c->local)
 		return true;
-	config_list(cf, "local_header_rewrite_clients", &list);
-	for (size_t i = 0; i < list.n && !yes; i++) {
-		const char *w = list.v[i];
+	for (size_t i = 0; i < list->n && !yes; i++) {
+		const char *w = list->v[i];
 
 		if (strcmp(w, "static:all") == 0 || strcmp(w, "permit") == 0) {
 			yes = true;
 		} else if (strcmp(w, "permit_sasl_authenticated") == 0) {
 			yes = c->sasl_username != NULL;
 		} else if (strcmp(w, "permit_inet_interfaces") == 0 && c->client_addr) {
-			struct strv ifs = STRV_INIT;
-
-			config_list(cf, "inet_interfaces", &ifs);
 			yes = strncmp(c->client_addr, "127.", 4) == 0 ||
 			      strcmp(c->client_addr, "::1") == 0 ||
-			      strv_contains(&ifs, c->client_addr);
-			strv_free(&ifs);
-		} else if (strcmp(w, "permit_mynetworks") == 0 && c->client_addr) {
+			      strv_contains(&g->inet_interfaces, c->client_addr);
+		} else if (strcmp(w, "permit_mynetworks") == 0 && c->client_addr && g->mynetworks) {
 			struct buf err = BUF_INIT;
-			struct resolve_list *nets = resolve_list_new("mynetworks",
-					config_str(cf, "mynetworks"), false, &err);
 
-			if (nets) {
-				yes = resolve_list_match_host(nets, c->client_name ? c->client_name : "",
-							      c->client_addr, &err) == 1;
-				resolve_list_free(&nets);
-			}
+			yes = resolve_list_match_host(g->mynetworks,
+						      c->client_name ? c->client_name : "",
+						      c->client_addr, &err) == 1;
 			buf_free(&err);
 		}
 	}
-	strv_free(&list);
 	return yes;
 }
 
@@ -390,7 +395,7 @@ static int write_envelope(struct cleanup *c)
 {
 	struct cleanup_cf *g = c->ccf;
 	struct buf sender = BUF_INIT, why = BUF_INIT, port = BUF_INIT;
-	struct strv seen = STRV_INIT, always = STRV_INIT;
+	struct strv seen = STRV_INIT;
 	int ret = 0;
 
 	if (rewrite_address(&g->rw, REWRITE_ENV_SENDER, c->sender ? c->sender : "",
@@ -440,10 +445,9 @@ static int write_envelope(struct cleanup *c)
 	for (size_t i = 0; i < c->bcc.n && ret == 0; i++)
 		ret = add_recipient(c, &seen, c->bcc.v[i], NULL, CLEANUP_NOTIFY_NEVER,
 				    c->bcc.v[i]);
-	config_list(g->cf, "always_bcc", &always);
-	for (size_t i = 0; i < always.n && ret == 0; i++)
-		ret = add_recipient(c, &seen, always.v[i], NULL, CLEANUP_NOTIFY_NEVER,
-				    always.v[i]);
+	for (size_t i = 0; i < g->always_bcc.n && ret == 0; i++)
+		ret = add_recipient(c, &seen, g->always_bcc.v[i], NULL, CLEANUP_NOTIFY_NEVER,
+				    g->always_bcc.v[i]);
 	if (ret == 0 && qfile_writer_nrcpt(c->w) == 0) {
 		log_warn("%s: message has no recipients", c->id);
 		c->errs |= CLEANUP_E_REJECT;
@@ -452,7 +456,6 @@ static int write_envelope(struct cleanup *c)
 	}
 done:
 	strv_free(&seen);
-	strv_free(&always);
 	buf_free(&sender);
 	buf_free(&why);
 	buf_free(&port);

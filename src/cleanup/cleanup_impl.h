@@ -13,6 +13,7 @@
 #include "lib/buf.h"
 #include "lib/str.h"
 #include "mail/qfile.h"
+#include "mail/resolve.h"
 #include "mail/rewrite.h"
 
 /* Error bits, first one wins for the reply (Postfix's order of concern). */
@@ -40,6 +41,11 @@ struct cleanup_cf {
 	bool always_add_missing_headers;
 	bool enable_original_recipient;
 	char *remote_header_rewrite_domain;
+	bool sasl_authenticated_header;
+	struct strv header_rewrite_clients;	/* local_header_rewrite_clients */
+	struct strv inet_interfaces;
+	struct resolve_list *mynetworks;	/* when permit_mynetworks is listed */
+	struct strv always_bcc;
 	struct rewrite_cf rw;
 	struct cleanup_checks *checks;
 };

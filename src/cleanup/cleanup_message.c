@@ -97,7 +97,7 @@ static void received_header(struct cleanup *c, struct buf *out)
 	}
 	if (c->tls_summary && *c->tls_summary)
 		buf_printf(out, "\n\t%s", c->tls_summary);
-	if (c->sasl_username && config_bool(c->ccf->cf, "smtpd_sasl_authenticated_header"))
+	if (c->sasl_username && c->ccf->sasl_authenticated_header)
 		buf_printf(out, "\n\t(Authenticated sender: %s)", c->sasl_username);
 	buf_printf(out, "\n\tby %s (Outpost) with %s id %s", host, c->proto, c->id);
 	if (c->nrcpt == 1)
