@@ -107,24 +107,26 @@ static void table_refresh(struct table *t)
 enum table_status table_lookup(struct table *t, const char *key, struct buf *value)
 {
 	const char *query = key;
+	bool fold = (t->props & TABLE_P_FIXED) && !(t->flags & TABLE_F_NOFOLD);
+	bool aliased = value->data && key >= value->data && key < value->data + value->cap;
 	enum table_status st;
 
-	buf_reset(value);
 	buf_reset(&t->errmsg);
 	table_refresh(t);
-	if ((t->props & TABLE_P_FIXED) && !(t->flags & TABLE_F_NOFOLD)) {
+	if (fold || aliased) {	/* a key inside value would be overwritten: copy it */
 		buf_reset(&t->fold);
 		buf_puts(&t->fold, key);
-		if (t->fold.data)
+		if (fold && t->fold.data)
 			str_lower(t->fold.data);
-		query = buf_cstr(&t->fold);
+		query = key = buf_cstr(&t->fold);
 	}
+	buf_reset(value);
 	st = t->ops->lookup(t, query, value);
 	if (st == TABLE_TEMPFAIL && t->errmsg.len == 0)
 		table_set_error(t, "table %s: lookup error", t->spec);
 	if (st == TABLE_FOUND && value->len == 0) {
 		table_set_error(t, "table %s: key %s: empty string result is not allowed",
-				t->spec, key);
+				t->spec, query);
 		if (t->flags & TABLE_F_EMPTY_OK) {
 			log_warn("%s", table_error(t));
 			return TABLE_FOUND;

@@ -131,6 +131,26 @@ static void test_lists(void **state)
 	}
 }
 
+static void test_key_inside_value(void **state)
+{
+	struct buf err = BUF_INIT, v = BUF_INIT;
+	struct table *t = table_open("inline:{a=b, b=c}", 0, &err);
+
+	(void)state;
+	assert_non_null(t);
+	assert_int_equal(table_lookup(t, "a", &v), TABLE_FOUND);
+	assert_int_equal(table_lookup(t, buf_cstr(&v), &v), TABLE_FOUND);
+	assert_string_equal(buf_cstr(&v), "c");
+	table_close(&t);
+	t = table_open("inline:{a=b, b=c}", TABLE_F_NOFOLD, &err);
+	assert_int_equal(table_lookup(t, "a", &v), TABLE_FOUND);
+	assert_int_equal(table_lookup(t, buf_cstr(&v), &v), TABLE_FOUND);
+	assert_string_equal(buf_cstr(&v), "c");
+	table_close(&t);
+	buf_free(&err);
+	buf_free(&v);
+}
+
 static void test_list_open_errors(void **state)
 {
 	struct buf err = BUF_INIT;
@@ -149,6 +169,7 @@ int main(void)
 		cmocka_unit_test(test_queries),
 		cmocka_unit_test(test_messages),
 		cmocka_unit_test(test_lists),
+		cmocka_unit_test(test_key_inside_value),
 		cmocka_unit_test(test_list_open_errors),
 	};
 
