@@ -288,6 +288,17 @@ case("outpost --as virtual: @domain catch-all", ["-q", "carol@example.com", "--a
      "lmdb:basic"], outpost_only=True, stdout="catchall@example.com\n", exit=0)
 case("outpost --as access: parent domain", ["-q", "x@sub.example.com", "--as", "access",
      "lmdb:basic"], outpost_only=True, stdout="OK\n", exit=0)
+case("outpost --trace: why the pcre owner is never asked",
+     ["-q", "alice@example.com", "--trace", "--as", "virtual", "lmdb:logins", "pcre:logins.pcre"],
+     outpost_only=True, exit=0,
+     stdout="trace: alice@example.com\tlmdb:logins\tfound\talice@example.com\n"
+            "trace: answer for alice@example.com: key alice@example.com\nalice@example.com\n")
+case("outpost --trace: unionmap asks both", ["-q", "alice@example.com", "--trace", "--as",
+     "virtual", "unionmap:{lmdb:logins, pcre:logins.pcre}"], outpost_only=True, exit=0,
+     stdout="trace: alice@example.com\tunionmap:{lmdb:logins, pcre:logins.pcre}\tfound\t"
+            "alice@example.com,admin@example.com\n"
+            "trace: answer for alice@example.com: key alice@example.com\n"
+            "alice@example.com,admin@example.com\n")
 case("outpost --as virtual: postmortem list", ["-q", "alice@example.com", "--as", "virtual",
      "lmdb:logins", "pcre:logins.pcre"], outpost_only=True, stdout="alice@example.com\n", exit=0)
 
