@@ -2,7 +2,7 @@
  * table_hmap - in-memory string map (see table_hmap.h).
  *
  * Public: table_hmap_init, table_hmap_free, table_hmap_put, table_hmap_get,
- * table_hmap_key, table_hmap_value. Replacing a value appends a new
+ * table_hmap_key, table_hmap_value, table_hmap_compact. Replacing a value appends a new
  * record to the arena; sources rarely repeat keys, so the waste is small.
  * More than 2^32-1 entries is a panic (a bug or a hostile source).
  */
@@ -145,4 +145,17 @@ const char *table_hmap_value(const struct table_hmap *h, size_t i)
 	const char *k = h->arena + h->ents[i].off;
 
 	return k + strlen(k) + 1;
+}
+
+/* table_hmap_compact - give back the growth slack once loading is done */
+void table_hmap_compact(struct table_hmap *h)
+{
+	if (h->arena_len > 0 && h->arena_len < h->arena_cap) {
+		h->arena = xreallocarray(h->arena, h->arena_len, 1);
+		h->arena_cap = h->arena_len;
+	}
+	if (h->n > 0 && h->n < h->ents_cap) {
+		h->ents = xreallocarray(h->ents, h->n, sizeof(*h->ents));
+		h->ents_cap = h->n;
+	}
 }

@@ -30,6 +30,7 @@ void table_hmap_init(struct table_hmap *h);
 void table_hmap_free(struct table_hmap *h);
 int table_hmap_put(struct table_hmap *h, const char *key, const char *value, bool replace);
 const char *table_hmap_get(const struct table_hmap *h, const char *key);
+void table_hmap_compact(struct table_hmap *h);
 /* table_hmap_key/value - the i-th entry, in insertion order */
 const char *table_hmap_key(const struct table_hmap *h, size_t i);
 const char *table_hmap_value(const struct table_hmap *h, size_t i);

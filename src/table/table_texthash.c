@@ -39,6 +39,7 @@ static int texthash_open(struct table *t, const char *name, struct buf *err)
 		free(th);
 		return -1;
 	}
+	table_hmap_compact(&th->map);
 	t->priv = th;
 	return 0;
 }
