@@ -1,7 +1,8 @@
 /*
  * fuzz_header - libFuzzer target for the header parser: any bytes are
  * split into lines, classified, unfolded and parsed as an address list;
- * no crash, and every address span lies inside the text in order.
+ * no crash, every address span lies inside the text in order, and a
+ * header rendered again from its parsed addresses keeps its name.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -42,6 +43,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		header_addr_split(list.v[i].addr, &l, &d);
 	}
 	header_addrs_free(&list);
+	{
+		/* render "To:" + text again from its parsed addresses */
+		struct buf line = BUF_INIT, out = BUF_INIT;
+		struct header_addrs l1 = HEADER_ADDRS_INIT;
+
+		buf_puts(&line, "To:");
+		buf_append(&line, s, size);
+		header_addrs_parse(line.data + 3, line.len - 3, &l1);
+		header_addrs_render(line.data, line.len, &l1, NULL, &out);
+		if (out.len < 4 || memcmp(out.data, "To: ", 4) != 0)
+			__builtin_trap();
+		header_addrs_free(&l1);
+		buf_free(&line);
+		buf_free(&out);
+	}
 	{
 		char *z = xstrndup(s, size);
 
