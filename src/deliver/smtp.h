@@ -97,6 +97,25 @@ void smtp_session_run(struct event_base *base, const struct smtp_settings *s,
 		      const struct smtp_host *h, enum smtp_rcpt_state *states,
 		      const struct buf *content, struct smtp_session_result *res);
 
+/* smtp_reply.c: replies from the server (untrusted input) */
+struct smtp_reply {
+	int code;		/* 0 until the first line */
+	struct buf text;	/* "250 first line second line …" */
+	struct buf lines;	/* the raw lines, LF-separated, for EHLO keywords */
+};
+
+struct smtp_ehlo {
+	bool pipelining, dsn, eightbit, smtputf8, starttls, size_ext;
+	long size_limit;	/* 0 = none announced */
+	struct buf mechs;	/* AUTH mechanisms, space-separated */
+};
+
+void smtp_reply_init(struct smtp_reply *r);
+void smtp_reply_free(struct smtp_reply *r);
+void smtp_reply_reset(struct smtp_reply *r);
+int smtp_reply_line(struct smtp_reply *r, const char *line, size_t len);
+void smtp_ehlo_parse(const struct smtp_reply *r, struct smtp_ehlo *e);
+
 /* smtp_tls.c */
 struct ssl_ctx_st *smtp_tls_ctx_new(struct config *cf, const char *prefix, struct buf *err);
 void smtp_tls_level(struct config *cf, const char *prefix, const char *nexthop,

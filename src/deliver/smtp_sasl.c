@@ -13,7 +13,7 @@
  * "noplaintext" forbids PLAIN and LOGIN, as with Postfix's defaults.
  *
  * Public: smtp_sasl_credentials, smtp_sasl_choose, smtp_base64,
- * smtp_xtext, smtp_reply_dsn, smtp_stuff.
+ * smtp_xtext, smtp_stuff.
  * Errors: a failed lookup returns -1 with err (the caller defers).
  */
 #include "deliver/smtp.h"
@@ -123,22 +123,6 @@ void smtp_xtext(const char *in, struct buf *out)
 		else
 			buf_putc(out, (char)*p);
 	}
-}
-
-/* smtp_reply_dsn - the enhanced code of a reply, or one made from its class */
-void smtp_reply_dsn(int code, const char *text, char dsn[16])
-{
-	const char *p = text;
-	int a, b, c, n = 0;
-
-	if (strlen(p) > 4)
-		p += 4;
-	if (sscanf(p, "%1d.%3d.%3d%n", &a, &b, &c, &n) == 3 && n > 0
-	    && (p[n] == ' ' || p[n] == 0) && a == code / 100 && (a == 2 || a == 4 || a == 5)) {
-		snprintf(dsn, 16, "%d.%d.%d", a, b, c);
-		return;
-	}
-	snprintf(dsn, 16, "%d.0.0", code / 100 == 2 ? 2 : code / 100 == 5 ? 5 : 4);
 }
 
 /* smtp_stuff - LF text to CRLF with leading dots doubled, ended by ".CRLF" */

@@ -81,7 +81,8 @@ struct sess {
 	struct bufferevent *bev;
 	SSL *ssl;
 	bool tls, tls_started, finished, dot_sent, quit_sent, mail_failed;
-	struct buf level, relay, reply, user, pass, mechs, ehlo_lines;
+	struct buf level, relay, reply, user, pass, mechs;
+	struct smtp_reply rp;	/* the reply being read */
 	int code;
 	struct pend *q;
 	size_t qhead, qtail, qcap;
@@ -439,32 +440,19 @@ static void tls_start(struct sess *ss)
 /* parse_ehlo - the extensions of an EHLO reply */
 static void parse_ehlo(struct sess *ss)
 {
-	char *lines = ss->ehlo_lines.data, *cursor = lines, *line;
+	struct smtp_ehlo e = { .mechs = BUF_INIT };
 
+	smtp_ehlo_parse(&ss->rp, &e);
 	ss->esmtp = true;
-	ss->pipelining = ss->dsn = ss->eightbit = ss->smtputf8 = ss->starttls = ss->size_ext = false;
-	buf_reset(&ss->mechs);
-	ss->size_limit = 0;
-	while (cursor && (line = str_token(&cursor, "\n")) != NULL) {
-		char *kw = line + (strlen(line) > 4 ? 4 : strlen(line));
-		if (strncasecmp(kw, "PIPELINING", 10) == 0)
-			ss->pipelining = true;
-		else if (strncasecmp(kw, "DSN", 3) == 0 && (kw[3] == 0 || kw[3] == ' '))
-			ss->dsn = true;
-		else if (strncasecmp(kw, "8BITMIME", 8) == 0)
-			ss->eightbit = true;
-		else if (strncasecmp(kw, "SMTPUTF8", 8) == 0)
-			ss->smtputf8 = true;
-		else if (strncasecmp(kw, "STARTTLS", 8) == 0)
-			ss->starttls = true;
-		else if (strncasecmp(kw, "SIZE", 4) == 0 && (kw[4] == 0 || kw[4] == ' ')) {
-			ss->size_ext = true;
-			ss->size_limit = kw[4] ? strtol(kw + 5, NULL, 10) : 0;
-		} else if (strncasecmp(kw, "AUTH", 4) == 0 && (kw[4] == ' ' || kw[4] == '=')) {
-			buf_puts(&ss->mechs, kw + 5);
-			buf_putc(&ss->mechs, ' ');
-		}
-	}
+	ss->pipelining = e.pipelining;
+	ss->dsn = e.dsn;
+	ss->eightbit = e.eightbit;
+	ss->smtputf8 = e.smtputf8;
+	ss->starttls = e.starttls;
+	ss->size_ext = e.size_ext;
+	ss->size_limit = e.size_limit;
+	buf_set(&ss->mechs, buf_cstr(&e.mechs));
+	buf_free(&e.mechs);
 }
 
 /* want_tls - does this session go for STARTTLS now? */
@@ -740,33 +728,24 @@ static void on_read(struct bufferevent *bev, void *arg)
 	size_t len;
 
 	while (!ss->finished && (line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF)) != NULL) {
-		bool last = len < 4 || line[3] != '-';
-		int code = (len >= 3 && line[0] >= '2' && line[0] <= '5') ? atoi(line) : 0;
+		int st = smtp_reply_line(&ss->rp, line, len);
 
-		if (code < 200 || code > 599) {
-			free(line);
+		free(line);
+		if (st < 0) {
 			host_fail(ss, "4.5.0", "host %s[%s] sent a malformed reply", ss->h->name,
 				  ss->h->addr_text);
 			return;
 		}
-		if (ss->reply.len == 0) {
-			buf_set(&ss->reply, line);
-			if (len > 3)
-				ss->reply.data[3] = ' ';
-		} else if (len > 4) {
-			buf_putc(&ss->reply, ' ');
-			buf_puts(&ss->reply, line + 4);
-		}
-		buf_puts(&ss->ehlo_lines, line);
-		buf_putc(&ss->ehlo_lines, '\n');
-		free(line);
-		if (!last)
+		if (st == 0)
 			continue;
-		ss->code = code;
+		ss->code = ss->rp.code;
+		buf_set(&ss->reply, buf_cstr(&ss->rp.text));
 		dispatch(ss);
-		buf_reset(&ss->reply);
-		buf_reset(&ss->ehlo_lines);
+		smtp_reply_reset(&ss->rp);
 	}
+	if (evbuffer_get_length(in) > 65536 && !ss->finished)
+		host_fail(ss, "4.5.0", "host %s[%s] sent an overlong reply line", ss->h->name,
+			  ss->h->addr_text);
 }
 
 /* on_event - connected, TLS done, EOF, error, timeout */
@@ -845,6 +824,7 @@ void smtp_session_run(struct event_base *base, const struct smtp_settings *s,
 	struct timeval ct = { s->connect_timeout > 0 ? s->connect_timeout : 30, 0 };
 	struct sockaddr_storage sa;
 
+	smtp_reply_init(&ss.rp);
 	clock_gettime(CLOCK_MONOTONIC, &ss.t0);
 	res->host_failed = false;
 	if (h->port)
@@ -882,6 +862,6 @@ done:
 	buf_free(&ss.user);
 	buf_free(&ss.pass);
 	buf_free(&ss.mechs);
-	buf_free(&ss.ehlo_lines);
+	smtp_reply_free(&ss.rp);
 	xfree(&ss.q);
 }
