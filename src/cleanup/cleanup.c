@@ -3,6 +3,7 @@
  *
  * Public (cleanup.h): cleanup_init, cleanup_shutdown, cleanup_open,
  * cleanup_queue_id, cleanup_sender, cleanup_recipient, cleanup_line,
+ * cleanup_line_cont,
  * cleanup_hold, cleanup_discard, cleanup_filter, cleanup_redirect,
  * cleanup_bcc, cleanup_prepend, cleanup_finish, cleanup_finish_sync,
  * cleanup_abort.
@@ -223,6 +224,15 @@ int cleanup_line(struct cleanup *c, const char *line, size_t len)
 	if (!c->started)
 		cleanup_start_content(c);
 	return cleanup_content_line(c, line, len);
+}
+
+/* cleanup_line_cont - the rest of an over-long line whose first part went
+ * to cleanup_line() (smtpd's continuation pieces): joined, no line break */
+int cleanup_line_cont(struct cleanup *c, const char *text, size_t len)
+{
+	if (!c->started)
+		return cleanup_line(c, text, len);
+	return cleanup_content_cont(c, text, len);
 }
 
 /* replace_str - set an optional string field */

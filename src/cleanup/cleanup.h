@@ -6,7 +6,9 @@
  *
  * Used in-process by smtpd (event-driven) and by local submission
  * (sendmail/pickup). Content arrives one logical line at a time, without
- * the line terminator, already dot-unstuffed.
+ * the line terminator, already dot-unstuffed; the rest of an over-long
+ * line that the reader had to cut goes to cleanup_line_cont(), which joins
+ * it to the line before (no line break is added).
  *
  * Errors: cleanup_open() returns NULL with err holding an SMTP reply
  * ("451 4.3.0 …", "452 4.3.1 Insufficient system storage"). The done
@@ -81,6 +83,7 @@ void cleanup_sender(struct cleanup *c, const char *sender, const char *ret,
 void cleanup_recipient(struct cleanup *c, const char *rcpt, const char *orcpt,
 		       unsigned notify);
 int cleanup_line(struct cleanup *c, const char *line, size_t len);
+int cleanup_line_cont(struct cleanup *c, const char *text, size_t len);
 
 /* Actions from access tables and policy services (access(5)). */
 void cleanup_hold(struct cleanup *c, const char *reason);

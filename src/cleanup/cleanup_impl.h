@@ -78,6 +78,7 @@ struct cleanup {
 	/* content */
 	bool started;		/* Received: written */
 	bool in_body;
+	bool open_line;		/* content written; its line break is still due */
 	struct buf hdr;		/* current logical header (lines joined by "\n") */
 	bool hdr_truncated;
 	long header_bytes;
@@ -109,6 +110,7 @@ struct cleanup {
 /* cleanup_message.c */
 void cleanup_start_content(struct cleanup *c);
 int cleanup_content_line(struct cleanup *c, const char *line, size_t len);
+int cleanup_content_cont(struct cleanup *c, const char *text, size_t len);
 void cleanup_end_content(struct cleanup *c);
 void cleanup_write(struct cleanup *c, const char *line, size_t len);
 void cleanup_log_prefix(const struct cleanup *c, struct buf *out);

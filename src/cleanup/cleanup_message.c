@@ -4,7 +4,7 @@
  * Message-ID/Date/From), then the body (body checks, size limit).
  *
  * Public (cleanup_impl.h): cleanup_start_content, cleanup_content_line,
- * cleanup_end_content, cleanup_write, cleanup_log_prefix.
+ * cleanup_content_cont, cleanup_end_content, cleanup_write, cleanup_log_prefix.
  *
  * Bad input: a header longer than header_size_limit is cut there (the rest
  * is dropped, as Postfix does); a line that is not a header ends the
@@ -23,12 +23,12 @@
 #include "lib/mem.h"
 #include "mail/header.h"
 
-/* cleanup_write - one content line into the queue file, within the limit */
-void cleanup_write(struct cleanup *c, const char *line, size_t len)
+/* write_bytes - content bytes into the queue file, within the size limit */
+static void write_bytes(struct cleanup *c, const char *data, size_t len, bool newline)
 {
 	long limit = c->ccf->message_size_limit;
 
-	c->size += (long)len + 1;
+	c->size += (long)len + (newline ? 1 : 0);
 	if (limit > 0 && c->size > limit && !(c->errs & CLEANUP_E_SIZE)) {
 		c->errs |= CLEANUP_E_SIZE;
 		log_warn("%s: message size %ld exceeds message_size_limit %ld", c->id,
@@ -36,12 +36,23 @@ void cleanup_write(struct cleanup *c, const char *line, size_t len)
 	}
 	if (c->errs & (CLEANUP_E_SIZE | CLEANUP_E_WRITE | CLEANUP_E_NOSPACE))
 		return;
-	if (qfile_append_line(c->w, line, len) < 0) {
+	/* the line break of the previous line goes out only now, so that the
+	 * rest of an over-long line can still join it (cleanup_line_cont) */
+	if ((newline && c->open_line && qfile_append(c->w, "\n", 1) < 0) ||
+	    qfile_append(c->w, data, len) < 0) {
 		int e = errno;
 
 		c->errs |= (e == ENOSPC || e == EDQUOT) ? CLEANUP_E_NOSPACE : CLEANUP_E_WRITE;
 		log_warn("%s: queue file write error: %s", c->id, strerror(e));
+		return;
 	}
+	c->open_line = true;
+}
+
+/* cleanup_write - one content line into the queue file */
+void cleanup_write(struct cleanup *c, const char *line, size_t len)
+{
+	write_bytes(c, line, len, true);
 }
 
 /* write_text - a possibly multi-line text, one line at a time */
@@ -417,6 +428,34 @@ int cleanup_content_line(struct cleanup *c, const char *line, size_t len)
 	return 0;
 }
 
+/* cleanup_content_cont - the rest of an over-long line: part of the
+ * header being read, or more body text on the same line (body checks see
+ * each piece, as Postfix's do with line_length_limit pieces) */
+int cleanup_content_cont(struct cleanup *c, const char *text, size_t len)
+{
+	bool in_headers = !c->in_body || c->mime == MIME_PART_HEADERS ||
+			  c->mime == MIME_NESTED_HEADERS;
+
+	if (in_headers && c->hdr.len > 0) {
+		long limit = c->ccf->header_size_limit;
+
+		if (!c->hdr_truncated && limit > 0 && (long)(c->hdr.len + len) > limit) {
+			len = (long)c->hdr.len < limit ? (size_t)limit - c->hdr.len : 0;
+			c->hdr_truncated = true;
+			log_info("%s: header exceeds header_size_limit %ld: cut", c->id, limit);
+			buf_append(&c->hdr, text, len);
+		} else if (!c->hdr_truncated) {
+			buf_append(&c->hdr, text, len);
+		}
+		return 0;
+	}
+	if (in_headers)
+		return cleanup_content_line(c, text, len);
+	if (cleanup_check_body(c, text, len) == CHECK_KEEP)
+		write_bytes(c, text, len, false);
+	return 0;
+}
+
 /* cleanup_end_content - a message that ends inside its (part) headers */
 void cleanup_end_content(struct cleanup *c)
 {
@@ -424,4 +463,6 @@ void cleanup_end_content(struct cleanup *c)
 		end_headers(c);
 	else if (c->mime == MIME_PART_HEADERS || c->mime == MIME_NESTED_HEADERS)
 		process_part_header(c);
+	if (c->open_line && !(c->errs & (CLEANUP_E_SIZE | CLEANUP_E_WRITE | CLEANUP_E_NOSPACE)))
+		write_bytes(c, "", 0, true);
 }

@@ -467,6 +467,34 @@ static void test_header_limit(void **state)
 	buf_free(&content);
 }
 
+/* test_line_cont - pieces of over-long lines join their line */
+static void test_line_cont(void **state)
+{
+	struct cleanup_client cl = { .addr = "192.0.2.1", .proto = "ESMTP" };
+	struct buf err = BUF_INIT, id = BUF_INIT, reply = BUF_INIT, content = BUF_INIT;
+	struct cleanup *c = cleanup_open(*state, &cl, &err);
+	struct qfile *q;
+
+	assert_non_null(c);
+	cleanup_sender(c, "s@example.com", NULL, NULL, 0, false);
+	cleanup_recipient(c, "r@remote.example", NULL, 0);
+	assert_int_equal(cleanup_line(c, "Subject: long", 13), 0);
+	assert_int_equal(cleanup_line_cont(c, " subject", 8), 0);
+	assert_int_equal(cleanup_line(c, "", 0), 0);
+	assert_int_equal(cleanup_line(c, "abc", 3), 0);
+	assert_int_equal(cleanup_line_cont(c, "def", 3), 0);
+	assert_int_equal(cleanup_line(c, "next", 4), 0);
+	assert_int_equal(cleanup_finish_sync(c, &id, &reply), 0);
+	q = open_queued("incoming", id.data, &content);
+	assert_non_null(strstr(content.data, "\nSubject: long subject\n\nabcdef\nnext\n"));
+	assert_true(str_has_suffix(content.data, "\nnext\n"));
+	qfile_free(&q);
+	buf_free(&err);
+	buf_free(&id);
+	buf_free(&reply);
+	buf_free(&content);
+}
+
 /* test_abort - an aborted message leaves nothing behind */
 static void test_abort(void **state)
 {
@@ -496,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_discard_redirect),
 		cmocka_unit_test(test_mime_clean),
 		cmocka_unit_test(test_header_limit),
+		cmocka_unit_test(test_line_cont),
 		cmocka_unit_test(test_abort),
 	};
 
