@@ -73,10 +73,14 @@ static int open_maps(struct smtpd_checks *c, const char *param,
 	*out = table_list_open(v, TABLE_F_FOLD, &terr);
 	if (*out == NULL) {
 		if (lenient_default && !config_is_set(c->cf, param)) {
+			static bool warned;
+
 			/* the Postfix default names tables Outpost may lack (unix:passwd.byname) */
-			log_warn("%s: default \"%s\" unavailable (%s): recipients in local "
-				 "domains are not validated; set %s explicitly",
-				 param, v, buf_cstr(&terr), param);
+			if (!warned)
+				log_warn("%s: default \"%s\" unavailable (%s): recipients in local "
+					 "domains are not validated; set %s explicitly",
+					 param, v, buf_cstr(&terr), param);
+			warned = true;
 			buf_free(&terr);
 			return 0;
 		}

@@ -37,7 +37,14 @@ enum smtpd_stage {
 	SMTPD_STAGE_VRFY,
 };
 
-/* Everything the restrictions may look at. Strings may be NULL. */
+/*
+ * Everything the restrictions may look at. Strings may be NULL. Addresses
+ * are in internal form, as mail/addr.h parses them: quotes removed, source
+ * route dropped ("<\"a b\"@x>" is "a b@x"); replies echo that form, as
+ * Postfix does. client_name / reverse_name "unknown" (or NULL) when the
+ * lookup failed. At DATA / END-OF-DATA, recipient should hold the
+ * recipient when there is exactly one (policy servers get it then).
+ */
 struct smtpd_facts {
 	const char *client_addr;	/* "192.0.2.1", "2001:db8::1" */
 	const char *client_name;	/* verified name or "unknown" */
@@ -103,7 +110,13 @@ struct smtpd_checks *smtpd_checks_new(struct config *cf, struct event_base *base
 				      struct buf *err);
 void smtpd_checks_free(struct smtpd_checks **cp);
 
-/* Per-session state (DEFER_IF_PERMIT memory, policy instance, counters). */
+/*
+ * Per-session state (DEFER_IF_PERMIT memory, policy instance, DISCARD).
+ * Call smtpd_check_session_reset() at each new MAIL (and RSET): it ends the
+ * message's sender-level memory and starts a new policy "instance". Once a
+ * verdict carried discard, the rest of that message is accepted unchecked
+ * (as Postfix does).
+ */
 struct smtpd_check_session *smtpd_check_session_new(struct smtpd_checks *c);
 void smtpd_check_session_free(struct smtpd_check_session **sp);
 void smtpd_check_session_reset(struct smtpd_check_session *s);	/* RSET / new MAIL */
