@@ -60,8 +60,9 @@ struct cleanup {
 	char *sasl_method, *sasl_username, *tls_summary, *server_name, *local_user;
 	int client_port;
 	bool local;		/* local submission */
-	bool local_client;	/* local_header_rewrite_clients: rewrite headers, add missing ones */
-	bool rewrite_headers;	/* local_client, or remote_header_rewrite_domain is set */
+	bool local_client;	/* matches local_header_rewrite_clients */
+	bool rewrite_headers;	/* local_client or remote_header_rewrite_domain: rewrite
+				 * header addresses, add missing headers */
 	/* envelope */
 	char *sender;		/* as given; NULL until cleanup_sender() */
 	char *ret, *envid;

@@ -280,7 +280,7 @@ static void add_missing(struct cleanup *c)
 {
 	bool resent = (c->seen & HDR_SEEN_RESENT) != 0;
 	struct buf h = BUF_INIT, v = BUF_INIT;
-	bool add = c->local_client || c->ccf->always_add_missing_headers;
+	bool add = c->rewrite_headers || c->ccf->always_add_missing_headers;
 
 	if (add && !(c->seen & (resent ? HDR_SEEN_RESENT_MSGID : HDR_SEEN_MESSAGE_ID))) {
 		message_id(c, &v);

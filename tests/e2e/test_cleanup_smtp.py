@@ -147,3 +147,38 @@ def test_hold_goes_to_hold_queue(srv):
     qid, recs = queued(srv, "hold")
     assert ("A", "hold_reason=held for review") in recs
     srv.wait_log(rf"{qid}: hold: header X-Hold: 1 from unknown\[127\.0\.0\.1\];")
+
+
+def remote_instance(outpost, domain=""):
+    main = dict(MAIN, local_header_rewrite_clients="")
+    if domain:
+        main["remote_header_rewrite_domain"] = domain
+    return outpost(main=main, files=FILES)
+
+
+def test_remote_client_headers_untouched(outpost):
+    srv = remote_instance(outpost)
+    with srv.smtp() as s:
+        s.ehlo("client.example")
+        s.sendmail("s@old.test", ["r@remote.test"],
+                   b"To: alice, bob@old.test\r\nSubject: remote\r\n\r\nhello\r\n")
+    qid, recs = queued(srv)
+    content = dict(recs)["C"]
+    # Postfix 3.7: no header rewriting, nothing added, "message-id=<>"
+    assert content.endswith("\nTo: alice, bob@old.test\nSubject: remote\n\nhello\n")
+    assert ("S", "s@new.test") in recs          # the envelope is still rewritten
+    srv.wait_log(rf"{qid}: message-id=<>")
+
+
+def test_remote_header_rewrite_domain(outpost):
+    srv = remote_instance(outpost, "domain.invalid")
+    with srv.smtp() as s:
+        s.ehlo("client.example")
+        s.sendmail("s@old.test", ["r@remote.test"],
+                   b"To: alice, bob@old.test, c@host\r\nSubject: remote\r\n\r\nhello\r\n")
+    qid, recs = queued(srv)
+    content = dict(recs)["C"]
+    # Postfix 3.7: incomplete addresses get the domain, canonical maps apply,
+    # and the missing Message-Id/Date/From are added
+    assert "\nTo: alice@domain.invalid, bob@new.test, c@host\nSubject: remote\n" in content
+    assert "\nMessage-Id: <" in content and "\nFrom: s@new.test\n\nhello\n" in content
