@@ -3,7 +3,8 @@
  *
  * Lines: "NETWORK/LEN result", "ADDRESS result", "!NETWORK/LEN result"
  * (matches addresses outside the network), "if [!]NETWORK/LEN" ...
- * "endif". IPv6 networks may be written in brackets ("[2001:db8::]/32").
+ * "endif". Addresses may be written in brackets ("[2001:db8::]/32",
+ * "[2001:db8::/32]").
  * A query that is not an IP address finds nothing.
  *
  * Public: table_cidr_ops (via table_registry.c).
@@ -91,6 +92,10 @@ static const char *cidr_network(char *spec, struct cidr_rule *r, struct buf *why
 		addr++;
 	}
 	snprintf(orig, sizeof(orig), "%s", addr);
+	if (addr[0] == '[' && strchr(addr, '/') && addr[strlen(addr) - 1] == ']') {
+		addr[strlen(addr) - 1] = '\0';	/* "[net/len]" */
+		addr++;
+	}
 	slash = strchr(addr, '/');
 	if (slash)
 		*slash = '\0';

@@ -30,6 +30,8 @@ static const char c2[] = "[2001:db8::]/32 br\n"
 			 "::ffff:1.2.3.4 mapped\n"
 			 "1.2.3.0/24 a  b \n";
 
+static const char c4[] = "[2001:db8::/32] a\n[1.2.3.4] b\n[1.2.3.0]/24 c\n";
+
 static const char c3[] = "if !10.0.0.0/8\n::/0 inside\nendif\n::/0 outside\n";
 
 struct ccase {
@@ -60,6 +62,9 @@ static const struct ccase ccases[] = {
 	{ "mapped v6", c2, "::ffff:1.2.3.4", "mapped" },
 	{ "v4 is not mapped v6", c2, "1.2.3.5", "a  b" },
 	{ "if with other family fails", c3, "::1", "outside" },
+	{ "bracketed net/len", c4, "2001:db8::1", "a" },
+	{ "bracketed address", c4, "1.2.3.4", "b" },
+	{ "bracketed address/len", c4, "1.2.3.5", "c" },
 };
 
 static void test_cases(void **state)
