@@ -13,6 +13,7 @@
 const struct service_impl service_impls[] = {
 	{ "qmgr", cli_qmgr_main, SERVICE_LISTEN_FIFO },
 	{ "smtpd", smtpd_service_main, SERVICE_LISTEN_DEFAULT },
+	{ "pickup", cli_pickup_main, SERVICE_LISTEN_FIFO },
 	{ NULL, NULL, SERVICE_LISTEN_DEFAULT },
 };
 

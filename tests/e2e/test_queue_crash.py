@@ -82,7 +82,7 @@ class Client(threading.Thread):
         while i < PER_CLIENT and time.time() < self.deadline:
             mid = f"crash-{self.n}-{i}@client.test"
             body = (f"From: c{self.n}@client.test\r\nTo: sink@sink.test\r\n"
-                    f"Message-ID: <{mid}>\r\nSubject: crash {self.n}/{i}\r\n\r\n" + "x" * 2000)
+                    f"Message-ID: <{mid}>\r\nSubject: crash {self.n}/{i}\r\n\r\n" + ("x" * 70 + "\r\n") * 30)
             self.sent[mid] = self.sent.get(mid, 0) + 1
             try:
                 with smtplib.SMTP("127.0.0.1", self.port_of(), timeout=20) as s:
@@ -132,6 +132,8 @@ def test_kill9_everything_midway(outpost):
               f"{len(acked)} acknowledged in all; {len(missing)} missing; "
               f"{len(dups)} duplicates ({len(dups) - len(queue_dups)} after a client resend, "
               f"{len(queue_dups)} from deliveries in flight at the kill)")
+        if missing:
+            print("\n".join(srv.log().splitlines()[-60:]))
         assert not missing, f"acknowledged but never delivered: {missing[:10]}"
         assert len(queue_dups) <= 100, "more duplicates than deliveries that can be in flight"
     finally:
