@@ -200,7 +200,8 @@ int cmd_start(int argc, char **argv)
 	}
 	if (config_apply_logging(cf, "master", &err) < 0)
 		fprintf(stderr, "outpost: warning: %s", buf_cstr(&err));
-	log_also_stderr(fg);
+	/* in the foreground, warnings reach the terminal unless the log does */
+	log_also_stderr(fg && strcmp(config_str(cf, "maillog_file"), "/dev/stdout") != 0);
 	log_info("daemon started -- version %s, configuration %s", OUTPOST_VERSION, dir);
 	rc = master_run(dir);
 	unlink(pidfile);

@@ -126,11 +126,28 @@ static void start_child(struct slots *set, struct slot *s)
 	log_verbose("service %s/%s: started process %ld", s->svc->name, s->svc->type, (long)pid);
 }
 
-/* slots_build - bind listeners of every implemented service of cf */
+/* listen_key - everything a service's listeners depend on */
+static char *listen_key(struct config *cf, const struct master_service *svc,
+			const struct service_impl *impl)
+{
+	struct buf b = BUF_INIT;
+
+	buf_printf(&b, "%s|%s|%d|%d|%s|%s|%s", svc->name, svc->type, svc->private_, (int)impl->listen,
+		   config_str(cf, "inet_interfaces"), config_str(cf, "inet_protocols"),
+		   config_str(cf, "queue_directory"));
+	return buf_steal(&b);
+}
+
+/*
+ * slots_build - bind listeners of every implemented service of cf. On a
+ * reload (old != NULL), a listener whose service and address settings are
+ * unchanged is taken over still open; the other old listeners are closed
+ * before anything new is bound, so an address can move between services.
+ */
 static int slots_build(struct config *cf, struct slots *old, struct slots *set, struct buf *err)
 {
 	const struct master_service *svcs;
-	size_t i, n;
+	size_t i, k, n, keep = 0;
 	int rc = 0;
 
 	memset(set, 0, sizeof(*set));
@@ -140,7 +157,7 @@ static int slots_build(struct config *cf, struct slots *old, struct slots *set, 
 	for (i = 0; i < n; i++) {
 		const struct service_impl *impl = service_impl_find(svcs[i].command);
 		struct slot *s;
-		size_t k;
+		char *key;
 
 		if (impl == NULL) {
 			log_verbose("service %s/%s: command %s is not a separate process in Outpost; skipped",
@@ -151,23 +168,41 @@ static int slots_build(struct config *cf, struct slots *old, struct slots *set, 
 		s->svc = &svcs[i];
 		s->impl = impl;
 		s->backoff = config_time(cf, "master_restart_delay");
-		/* keep an old listener with the same name and type open */
+		key = listen_key(cf, &svcs[i], impl);
 		for (k = 0; old && k < old->n; k++) {
 			struct slot *o = &old->v[k];
+			char *okey;
 
-			if (o->listener.nfds && strcmp(o->svc->name, svcs[i].name) == 0 &&
-			    strcmp(o->svc->type, svcs[i].type) == 0) {
+			if (o->listener.nfds == 0)
+				continue;
+			okey = listen_key(old->cf, o->svc, o->impl);
+			if (strcmp(okey, key) == 0) {
 				s->listener = o->listener;
 				memset(&o->listener, 0, sizeof(o->listener));
-				break;
+				keep++;
 			}
+			free(okey);
+			if (s->listener.nfds)
+				break;
 		}
-		if (s->listener.nfds == 0 &&
-		    master_listen(cf, &svcs[i], impl->listen, &s->listener, err) < 0) {
+		free(key);
+	}
+	for (k = 0; old && k < old->n; k++)
+		master_listener_close(&old->v[k].listener);
+	for (i = 0; i < set->n; i++) {
+		struct slot *s = &set->v[i];
+
+		if (s->listener.nfds || s->impl->listen == SERVICE_LISTEN_NONE)
+			continue;
+		if (master_listen(cf, s->svc, s->impl->listen, &s->listener, err) < 0) {
+			memmove(s, s + 1, (set->n - i - 1) * sizeof(*s));
 			set->n--;
+			i--;
 			rc = -1;
 		}
 	}
+	if (old)
+		log_verbose("reload: %zu listeners kept open", keep);
 	return rc;
 }
 
