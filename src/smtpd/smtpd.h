@@ -100,6 +100,7 @@ struct smtpd_server {
 	struct smtpd_sasl_backend *sasl;
 	struct smtpd_dns *dns;
 	struct resolve_list *limit_exceptions;	/* smtpd_client_event_limit_exceptions */
+	struct resolve_list *bare_nl_exceptions;	/* smtpd_forbid_bare_newline_exclusions */
 	struct event *sigterm, *sighup;
 	struct evconnlistener **listeners;
 	size_t nlisteners;
@@ -141,6 +142,7 @@ struct smtpd_session {
 	struct smtpd_dns_req *dns_req;	/* client name lookup in flight */
 	bool dns_done;
 	bool limit_exempt;	/* in smtpd_client_event_limit_exceptions */
+	bool bare_nl_ok;	/* in smtpd_forbid_bare_newline_exclusions */
 	bool wrapper_pending;	/* wrapper mode: greet when the handshake ends */
 	char *helo;
 	bool esmtp;
@@ -205,7 +207,7 @@ void smtpd_transaction_reset(struct smtpd_session *s);
 void smtpd_log_reject(struct smtpd_session *s, const char *stage, const char *log_text);
 const char *smtpd_proto_name(const struct smtpd_session *s);
 void smtpd_count_ok(struct smtpd_session *s, enum smtpd_verb v);
-bool smtpd_limit_exempt(struct smtpd_server *srv, const char *addr);
+bool smtpd_client_listed(struct resolve_list *l, const char *param, const char *addr);
 void smtpd_deadline_start(struct smtpd_session *s);
 void smtpd_session_release(struct smtpd_session *s);
 unsigned smtpd_parse_allow(const struct smtpd_session *s);

@@ -157,6 +157,7 @@ static void server_free(struct smtpd_server *srv)
 	smtpd_checks_free(&srv->checks);
 	smtpd_anvil_free(&srv->anvil);
 	resolve_list_free(&srv->limit_exceptions);
+	resolve_list_free(&srv->bare_nl_exceptions);
 	smtpd_tls_ctx_free(&srv->tls_ctx);
 	smtpd_settings_free(&srv->set);
 }
@@ -189,6 +190,11 @@ int smtpd_service_main(struct config *cf, const struct master_service *svc, cons
 		config_str(cf, "smtpd_client_event_limit_exceptions"),
 		resolve_parent_style(cf, "smtpd_client_event_limit_exceptions"), &err);
 	if (srv.limit_exceptions == NULL)
+		log_fatal("service %s: %s", srv.service, buf_cstr(&err));
+	srv.bare_nl_exceptions = resolve_list_new("smtpd_forbid_bare_newline_exclusions",
+		config_str(cf, "smtpd_forbid_bare_newline_exclusions"),
+		resolve_parent_style(cf, "smtpd_forbid_bare_newline_exclusions"), &err);
+	if (srv.bare_nl_exceptions == NULL)
 		log_fatal("service %s: %s", srv.service, buf_cstr(&err));
 	server_dns(&srv);
 	server_listen(&srv, fds, nfds);

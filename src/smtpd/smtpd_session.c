@@ -460,7 +460,7 @@ static bool one_line(struct smtpd_session *s, struct evbuffer *in)
 	line = (char *)evbuffer_pullup(in, (ev_ssize_t)total);
 	len = (size_t)p.pos;
 	if (len == 0 || line[len - 1] != '\r') {
-		if (s->srv->set.forbid_bare_newline) {
+		if (s->srv->set.forbid_bare_newline && !s->bare_nl_ok) {
 			evbuffer_drain(in, total);
 			bare_newline(s);
 			return false;
@@ -731,17 +731,17 @@ static void refuse_early(struct smtpd_server *srv, int fd, const char *reply)
 	(void)srv;
 }
 
-/* smtpd_limit_exempt - clients that per-client limits do not apply to */
-bool smtpd_limit_exempt(struct smtpd_server *srv, const char *addr)
+/* smtpd_client_listed - is the client address in this list (param names it)? */
+bool smtpd_client_listed(struct resolve_list *l, const char *param, const char *addr)
 {
 	struct buf err = BUF_INIT;
 	int m;
 
-	if (srv->limit_exceptions == NULL)
+	if (l == NULL)
 		return false;
-	m = resolve_list_match_host(srv->limit_exceptions, "unknown", addr, &err);
+	m = resolve_list_match_host(l, "unknown", addr, &err);
 	if (m < 0)
-		log_warn("smtpd_client_event_limit_exceptions: %s", buf_cstr(&err));
+		log_warn("%s: %s", param, buf_cstr(&err));
 	buf_free(&err);
 	return m == 1;
 }
@@ -786,13 +786,17 @@ void smtpd_session_start(struct smtpd_server *srv, int fd, const struct sockaddr
 
 	(void)salen;
 	sockaddr_text(sa, addr, sizeof(addr), &port);
-	exempt = smtpd_limit_exempt(srv, addr);
+	exempt = smtpd_client_listed(srv->limit_exceptions, "smtpd_client_event_limit_exceptions",
+				     addr);
 	if (!connection_limits(srv, fd, addr, exempt))
 		return;
 	s = xcalloc(1, sizeof(*s));
 	s->srv = srv;
 	s->fd = fd;
 	s->limit_exempt = exempt;
+	s->bare_nl_ok = srv->set.forbid_bare_newline &&
+			smtpd_client_listed(srv->bare_nl_exceptions,
+					    "smtpd_forbid_bare_newline_exclusions", addr);
 	memcpy(s->addr, addr, sizeof(addr));
 	s->port = port;
 	if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)

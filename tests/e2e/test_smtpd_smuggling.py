@@ -68,3 +68,11 @@ def test_dot_stuffing_and_long_line(outpost):
         code, lines = c.recv_reply()
         assert code == 250 and "queued as" in lines[0], lines
         assert c.recv_reply()[0] == 221
+
+
+def test_bare_lf_exclusions_cover_mynetworks(outpost):
+    srv = outpost(main={"mynetworks": "127.0.0.0/8"})
+    with srv.raw() as c:
+        c.recv_reply()
+        c.send("EHLO trusted.example\n")
+        assert c.recv_reply()[0] == 250
