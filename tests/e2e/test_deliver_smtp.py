@@ -327,6 +327,8 @@ class RawServer(threading.Thread):
             except OSError:
                 return
             self.connections += 1
+            if self.mode == "drop-once" and self.connections > 1:
+                self.mode = "record"
             f = c.makefile("rb")
             c.sendall(b"220 raw.test ESMTP\r\n")
             try:
@@ -356,7 +358,7 @@ class RawServer(threading.Thread):
                     elif cmd == b"DATA":
                         c.sendall(b"354 go\r\n")
                         f.readline()  # first body line
-                        if self.mode == "drop":
+                        if self.mode in ("drop", "drop-once"):
                             break
                         while f.readline() not in (b".\r\n", b""):
                             pass
