@@ -222,3 +222,26 @@ def test_postgrey(tmp_path):
     finally:
         pg.terminate()
         pg.wait()
+
+
+def test_request_limit_reconnects(tmp_path, server):
+    """request_limit=1: a fresh connection for every request."""
+    explain(tmp_path, [
+        "smtpd_recipient_restrictions = check_policy_service { inet:127.0.0.1:%d, "
+        "request_limit=1 }, permit_mynetworks, reject_unauth_destination" % server.port],
+        ["client 192.0.2.7", "ehlo c.example", "mail <a@remote.example>",
+         "rcpt <one@example.com>", "rcpt <two@example.com>", "rcpt <three@example.com>"])
+    assert len(server.requests) == 3
+    assert server.connections == 3
+
+
+def test_policy_in_client_list_at_rcpt(tmp_path, server):
+    """With smtpd_delay_reject (default) a client-list policy call happens
+    at RCPT, names the recipient, and refuses as "Client host"."""
+    out = explain(tmp_path, [
+        f"smtpd_client_restrictions = check_policy_service inet:127.0.0.1:{server.port}"],
+        ["client 192.0.2.7", "ehlo c.example", "mail <a@remote.example>",
+         "rcpt <blocked@example.com>"])
+    assert replies(out)[-1] == ("554 5.7.1 <unknown[192.0.2.7]>: Client host rejected: "
+                                "blocked by policy")
+    assert server.requests[0]["protocol_state"] == "RCPT"
