@@ -2,8 +2,8 @@
 # run.sh - what `make run` does after building: start Outpost in the
 # foreground with the example configuration, on loopback, as you.
 #
-# The first run creates run/ from examples/ (queue_directory and
-# mail_owner point into run/ and at the invoking user) and a self-signed
+# The first run creates run/ from examples/ (queue_directory points into
+# run/; mail_owner and the mailbox owner are the invoking user) and a self-signed
 # TLS certificate with openssl. Later runs reuse run/ as it is, so edits
 # there stick; remove run/ to start over. Ctrl-C stops the server.
 set -eu
@@ -18,6 +18,10 @@ if [ ! -x "$OUTPOST" ]; then
 	exit 1
 fi
 
+# A mailbox owned by root (make run as root, in a container) must be allowed.
+MIN_UID=100
+[ "$(id -u)" -lt 100 ] && MIN_UID=$(id -u)
+
 if [ ! -f "$RUN/main.cf" ]; then
 	mkdir -p "$RUN"
 	for f in "$ROOT"/examples/*; do
@@ -25,6 +29,9 @@ if [ ! -f "$RUN/main.cf" ]; then
 	done
 	sed -e "s#^queue_directory = .*#queue_directory = $RUN/queue#" \
 	    -e "s#^mail_owner = .*#mail_owner = $(id -un)#" \
+	    -e "s#^virtual_uid_maps = .*#virtual_uid_maps = static:$(id -u)#" \
+	    -e "s#^virtual_gid_maps = .*#virtual_gid_maps = static:$(id -g)#" \
+	    -e "s#^virtual_minimum_uid = .*#virtual_minimum_uid = $MIN_UID#" \
 	    "$ROOT/examples/main.cf" > "$RUN/main.cf"
 	echo "run.sh: created $RUN from examples/"
 fi
