@@ -39,6 +39,8 @@ local_recipient_maps =
 alias_maps =
 # 5000 sessions come from one client address in this test
 smtpd_client_connection_count_limit = 0
+# Postfix needs minutes to fork its processes; keep everyone's sessions alive
+smtpd_timeout = 3600s
 EOC
 echo "127.0.0.1:$op inet n - n - - smtpd" > "$work/outpost/master.cf"
 "$build/src/cli/outpost" start -f -c "$work/outpost" > "$work/outpost/out" 2>&1 &
@@ -72,6 +74,7 @@ data_directory = $pc/data
 default_process_limit = $((n + 100))
 smtpd_client_connection_count_limit = 0
 smtpd_peername_lookup = no
+smtpd_timeout = 3600s
 EOC
 	cat > "$pc/master.cf" <<EOC
 127.0.0.1:$pp inet n - y - - smtpd
