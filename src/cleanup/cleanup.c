@@ -30,7 +30,12 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 
-static struct cleanup_cf *cleanup_global;
+/* Settings per cleanup service: the default one first, then those named
+ * by cleanup_service_name in a caller's configuration (a master.cf
+ * "sender-cleanup … cleanup -o header_checks=…" entry), loaded on first use. */
+static struct cleanup_cf **cleanup_cfs;
+static size_t cleanup_ncfs;
+static struct config *cleanup_base_cf;
 static struct qfile_committer *cleanup_committer;
 static struct resolve_ctx *cleanup_resolve;
 
@@ -41,14 +46,40 @@ static bool cleanup_local_domain(const char *domain, void *ctx)
 	return cleanup_resolve && resolve_local_domain_cb(domain, cleanup_resolve);
 }
 
-/* cleanup_init - per-process settings, tables and the group committer */
-int cleanup_init(struct event_base *base, struct config *cf, struct buf *err)
+/* cleanup_cf_free - one service's settings and tables */
+static void cleanup_cf_free(struct cleanup_cf **gp)
+{
+	struct cleanup_cf *g = *gp;
+
+	if (g == NULL)
+		return;
+	free(g->service);
+	free(g->queue_dir);
+	free(g->myhostname);
+	free(g->remote_header_rewrite_domain);
+	strv_free(&g->header_rewrite_clients);
+	strv_free(&g->inet_interfaces);
+	strv_free(&g->always_bcc);
+	if (g->mynetworks)
+		resolve_list_free(&g->mynetworks);
+	rewrite_cf_free(&g->rw);
+	if (g->checks)
+		cleanup_checks_free(&g->checks);
+	if (g->owned_cf)
+		config_free(&g->owned_cf);
+	free(g);
+	*gp = NULL;
+}
+
+/* cleanup_cf_new - settings and tables of one cleanup service */
+static struct cleanup_cf *cleanup_cf_new(const char *service, struct config *cf,
+					 struct config *owned, struct buf *err)
 {
 	struct cleanup_cf *g = xcalloc(1, sizeof(*g));
 
-	if (cleanup_global != NULL)
-		cleanup_shutdown();
+	g->service = xstrdup(service);
 	g->cf = cf;
+	g->owned_cf = owned;
 	g->queue_dir = xstrdup(config_str(cf, "queue_directory"));
 	g->myhostname = xstrdup(config_str(cf, "myhostname"));
 	g->message_size_limit = config_size(cf, "message_size_limit");
@@ -61,23 +92,76 @@ int cleanup_init(struct event_base *base, struct config *cf, struct buf *err)
 	config_list(cf, "local_header_rewrite_clients", &g->header_rewrite_clients);
 	config_list(cf, "inet_interfaces", &g->inet_interfaces);
 	config_list(cf, "always_bcc", &g->always_bcc);
-	if (strv_contains(&g->header_rewrite_clients, "permit_mynetworks") &&
-	    (g->mynetworks = resolve_list_new("mynetworks", config_str(cf, "mynetworks"),
-					      false, err)) == NULL) {
-		cleanup_global = g;
-		cleanup_shutdown();
-		return -1;
-	}
 	rewrite_cf_init(&g->rw);
-	if ((cleanup_resolve = resolve_new(cf, err)) == NULL ||
+	if ((strv_contains(&g->header_rewrite_clients, "permit_mynetworks") &&
+	     (g->mynetworks = resolve_list_new("mynetworks", config_str(cf, "mynetworks"),
+					       false, err)) == NULL) ||
 	    rewrite_cf_load(&g->rw, cf, err) < 0 ||
 	    (g->checks = cleanup_checks_new(cf, err)) == NULL) {
-		cleanup_global = g;
+		cleanup_cf_free(&g);
+		return NULL;
+	}
+	g->rw.is_local_domain = cleanup_local_domain;
+	return g;
+}
+
+/* cleanup_cf_add - remember a loaded service */
+static void cleanup_cf_add(struct cleanup_cf *g)
+{
+	cleanup_cfs = xreallocarray(cleanup_cfs, cleanup_ncfs + 1, sizeof(*cleanup_cfs));
+	cleanup_cfs[cleanup_ncfs++] = g;
+}
+
+/* cleanup_service_cf - the configuration a cleanup service sees: its
+ * master.cf -o overrides over cf; cf itself for "cleanup" without an entry */
+static struct config *cleanup_service_cf(struct config *cf, const char *name,
+					 struct config **owned, struct buf *err)
+{
+	const struct master_service *svc = config_service(cf, name);
+
+	*owned = NULL;
+	if (svc == NULL) {
+		if (strcmp(name, "cleanup") == 0)
+			return cf;
+		buf_printf(err, "cleanup_service_name: no master.cf service \"%s\"", name);
+		return NULL;
+	}
+	if ((*owned = config_for_master_service(cf, svc, err)) == NULL)
+		return NULL;
+	return *owned;
+}
+
+/* cleanup_cf_for - the settings for a caller's configuration */
+static struct cleanup_cf *cleanup_cf_for(struct config *cf, struct buf *err)
+{
+	const char *name = config_str(cf ? cf : cleanup_base_cf, "cleanup_service_name");
+	struct config *scf, *owned;
+	struct cleanup_cf *g;
+
+	for (size_t i = 0; i < cleanup_ncfs; i++)
+		if (strcmp(cleanup_cfs[i]->service, name) == 0)
+			return cleanup_cfs[i];
+	if ((scf = cleanup_service_cf(cleanup_base_cf, name, &owned, err)) == NULL)
+		return NULL;
+	if ((g = cleanup_cf_new(name, scf, owned, err)) == NULL) {
+		if (owned)
+			config_free(&owned);
+		return NULL;
+	}
+	cleanup_cf_add(g);
+	return g;
+}
+
+/* cleanup_init - per-process settings, tables and the group committer */
+int cleanup_init(struct event_base *base, struct config *cf, struct buf *err)
+{
+	if (cleanup_base_cf != NULL)
+		cleanup_shutdown();
+	cleanup_base_cf = cf;
+	if ((cleanup_resolve = resolve_new(cf, err)) == NULL || cleanup_cf_for(cf, err) == NULL) {
 		cleanup_shutdown();
 		return -1;
 	}
-	g->rw.is_local_domain = cleanup_local_domain;
-	cleanup_global = g;
 	if (base != NULL)
 		cleanup_committer = qfile_committer_new(base);
 	return 0;
@@ -86,27 +170,15 @@ int cleanup_init(struct event_base *base, struct config *cf, struct buf *err)
 /* cleanup_shutdown - release what cleanup_init() set up */
 void cleanup_shutdown(void)
 {
-	struct cleanup_cf *g = cleanup_global;
-
 	if (cleanup_committer)
 		qfile_committer_free(&cleanup_committer);
 	if (cleanup_resolve)
 		resolve_free(&cleanup_resolve);
-	if (g == NULL)
-		return;
-	free(g->queue_dir);
-	free(g->myhostname);
-	free(g->remote_header_rewrite_domain);
-	strv_free(&g->header_rewrite_clients);
-	strv_free(&g->inet_interfaces);
-	strv_free(&g->always_bcc);
-	if (g->mynetworks)
-		resolve_list_free(&g->mynetworks);
-	rewrite_cf_free(&g->rw);
-	if (g->checks)
-		cleanup_checks_free(&g->checks);
-	free(g);
-	cleanup_global = NULL;
+	for (size_t i = 0; i < cleanup_ncfs; i++)
+		cleanup_cf_free(&cleanup_cfs[i]);
+	xfree(&cleanup_cfs);
+	cleanup_ncfs = 0;
+	cleanup_base_cf = NULL;
 }
 
 /* dup_or_null - copy an optional string */
@@ -154,16 +226,24 @@ struct cleanup *cleanup_open(struct config *cf, const struct cleanup_client *cl,
 	struct cleanup *c;
 	struct qfile_writer *w;
 
-	(void)cf;
-	if (cleanup_global == NULL) {
+	struct cleanup_cf *g;
+	struct buf why = BUF_INIT;
+
+	if (cleanup_base_cf == NULL) {
 		buf_set(err, CLEANUP_R_WRITE);
 		log_warn("cleanup_open: cleanup_init was not called");
 		return NULL;
 	}
-	if ((w = qfile_create(cleanup_global->queue_dir, "incoming", err)) == NULL)
+	if ((g = cleanup_cf_for(cf, &why)) == NULL) {
+		log_warn("cleanup: %s", buf_cstr(&why));
+		buf_set(err, CLEANUP_R_WRITE);
+		buf_free(&why);
+		return NULL;
+	}
+	if ((w = qfile_create(g->queue_dir, "incoming", err)) == NULL)
 		return NULL;
 	c = xcalloc(1, sizeof(*c));
-	c->ccf = cleanup_global;
+	c->ccf = g;
 	c->w = w;
 	snprintf(c->id, sizeof(c->id), "%s", qfile_writer_id(w));
 	gettimeofday(&c->arrival, NULL);

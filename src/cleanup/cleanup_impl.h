@@ -32,7 +32,9 @@ struct cleanup_rcpt {
 
 /* Per-process settings, read once by cleanup_init(). */
 struct cleanup_cf {
+	char *service;		/* cleanup_service_name that selects these settings */
 	struct config *cf;
+	struct config *owned_cf;	/* cf, when made from a master.cf entry */
 	char *queue_dir;
 	char *myhostname;
 	long message_size_limit;

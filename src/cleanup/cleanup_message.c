@@ -118,14 +118,32 @@ static void received_header(struct cleanup *c, struct buf *out)
 	rfc2822_date(c->arrival.tv_sec, out);
 }
 
+/* feed_text - lines of our own headers through the header logic, as
+ * Postfix's smtpd hands them to cleanup (header_checks see them, the
+ * Received: counts as a hop) */
+static void feed_text(struct cleanup *c, const char *text)
+{
+	for (const char *s = text;;) {
+		const char *nl = strchr(s, '\n');
+
+		cleanup_content_line(c, s, nl ? (size_t)(nl - s) : strlen(s));
+		if (nl == NULL)
+			break;
+		s = nl + 1;
+	}
+}
+
 /* cleanup_start_content - access PREPEND headers, then Received: */
 void cleanup_start_content(struct cleanup *c)
 {
+	struct buf received = BUF_INIT;
+
 	c->started = true;
 	for (size_t i = 0; i < c->prepend.n; i++)
-		write_text(c, c->prepend.v[i]);
-	received_header(c, &c->line);
-	write_text(c, buf_cstr(&c->line));
+		feed_text(c, c->prepend.v[i]);
+	received_header(c, &received);
+	feed_text(c, buf_cstr(&received));
+	buf_free(&received);
 }
 
 /* cleanup_log_prefix - "from host[addr]; from=<s> to=<r> proto=P helo=<h>" */

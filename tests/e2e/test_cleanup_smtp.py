@@ -182,3 +182,28 @@ def test_remote_header_rewrite_domain(outpost):
     # and the missing Message-Id/Date/From are added
     assert "\nTo: alice@domain.invalid, bob@new.test, c@host\nSubject: remote\n" in content
     assert "\nMessage-Id: <" in content and "\nFrom: s@new.test\n\nhello\n" in content
+
+
+def test_cleanup_service_name_selects_checks(outpost):
+    """docker-mailserver's submission privacy setup: a second cleanup
+    service with its own header_checks, chosen by cleanup_service_name."""
+    master = ("127.0.0.1:{smtp} inet n - n - - smtpd\n"
+              "127.0.0.1:{submission} inet n - n - - smtpd\n"
+              "  -o cleanup_service_name=sender-cleanup\n"
+              "sender-cleanup unix n - n - 0 cleanup\n"
+              "  -o header_checks=regexp:{dir}/privacy\n")
+    files = dict(FILES, privacy="/^Received:/ IGNORE\n/^X-Mailer:/ IGNORE\n")
+    srv = outpost(main=MAIN, master=master, files=files)
+    msg = b"X-Mailer: Secret 1.0\r\nSubject: hi\r\n\r\nbody\r\n"
+    with srv.smtp("submission") as s:
+        s.ehlo("client.example")
+        s.sendmail("s@example.test", ["r@remote.test"], msg)
+    _, recs = queued(srv)
+    content = dict(recs)["C"]
+    assert "X-Mailer" not in content and "Received:" not in content
+    with srv.smtp("smtp") as s:
+        s.ehlo("client.example")
+        s.sendmail("s@example.test", ["r@remote.test"], msg)
+    _, recs = queued(srv)
+    content = dict(recs)["C"]
+    assert content.startswith("Received: ") and "\nX-Mailer: Secret 1.0\n" in content
