@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -150,6 +151,41 @@ static int daemonize(void)
 	return 0;
 }
 
+/*
+ * own_queue - started as root, the queue belongs to mail_owner, whom the
+ * unprivileged children run as; refuse to start when that user is missing
+ * (rather than have every child die on it).
+ */
+static int own_queue(struct config *cf)
+{
+	static const char *const subs[] = { "", "/private", "/public" };
+	const char *owner = config_str(cf, "mail_owner");
+	struct passwd *pw;
+	struct buf path = BUF_INIT;
+	size_t i;
+	int rc = 0;
+
+	if (geteuid() != 0)
+		return 0;
+	if ((pw = getpwnam(owner)) == NULL) {
+		fprintf(stderr, "outpost: fatal: mail_owner %s: no such user; create it "
+				"(useradd --system %s) or set mail_owner in main.cf\n",
+			owner, owner);
+		return -1;
+	}
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]) && rc == 0; i++) {
+		buf_reset(&path);
+		buf_printf(&path, "%s%s", config_str(cf, "queue_directory"), subs[i]);
+		if (chown(buf_cstr(&path), pw->pw_uid, pw->pw_gid) < 0) {
+			fprintf(stderr, "outpost: fatal: chown %s to %s: %s\n", buf_cstr(&path), owner,
+				strerror(errno));
+			rc = -1;
+		}
+	}
+	buf_free(&path);
+	return rc;
+}
+
 /* start_checks - the lints, printed as warnings; never fatal at start */
 static void start_checks(struct config *cf)
 {
@@ -174,6 +210,10 @@ int cmd_start(int argc, char **argv)
 	start_checks(cf);
 	if (master_make_dirs(cf, &err) < 0) {
 		fprintf(stderr, "outpost: fatal: %s", buf_cstr(&err));
+		config_free(&cf);
+		return 1;
+	}
+	if (own_queue(cf) < 0) {
 		config_free(&cf);
 		return 1;
 	}

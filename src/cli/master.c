@@ -206,10 +206,24 @@ static int slots_build(struct config *cf, struct slots *old, struct slots *set, 
 	return rc;
 }
 
-/* slots_log - what is served where */
+/* slots_log - what is served where, and what master.cf names that we skip */
 static void slots_log(const struct slots *set)
 {
-	size_t i, k;
+	const struct master_service *svcs;
+	struct strv skipped = STRV_INIT;
+	size_t i, k, n;
+
+	svcs = config_services(set->cf, &n);
+	for (i = 0; i < n; i++)
+		if (service_impl_find(svcs[i].command) == NULL && !strv_contains(&skipped, svcs[i].command))
+			strv_push(&skipped, svcs[i].command);
+	if (skipped.n) {
+		char *list = strv_join(&skipped, " ");
+
+		log_info("not run as separate processes (built in or not needed): %s", list);
+		free(list);
+	}
+	strv_free(&skipped);
 
 	for (i = 0; i < set->n; i++) {
 		const struct slot *s = &set->v[i];

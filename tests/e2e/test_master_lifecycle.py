@@ -201,3 +201,39 @@ def test_unknown_parameter_warned_at_start(conf):
     finally:
         if p.poll() is None:
             p.kill()
+
+
+def test_stock_debian_master_cf(conf):
+    """Debian's master.cf (recorded in tests/fixtures/postconf/conf) starts
+    as it is, apart from the listening addresses: the Postfix-internal
+    services are skipped and noted, never errors."""
+    with open(os.path.join(ROOT, "tests", "fixtures", "postconf", "conf", "master.cf")) as f:
+        lines = f.read().splitlines(True)
+    out, skip = [], False
+    for line in lines:
+        if line.startswith(("submission ", "smtps ", "127.0.0.1:10025 ")):
+            skip = True
+            continue
+        if skip and line[:1] in (" ", "\t"):
+            continue
+        skip = False
+        if line.startswith("smtp      inet"):
+            line = line.replace("smtp      inet", "127.0.0.1:%d inet" % conf.port, 1)
+        out.append(line)
+    with open(os.path.join(conf.dir, "master.cf"), "w") as f:
+        f.write("".join(out))
+    p = subprocess.Popen([OUTPOST, "start", "-f", "-c", conf.dir], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: "daemon started" in conf.log()), p.stderr.read() if p.poll() else ""
+        assert wait_for(lambda: "not run as separate processes" in conf.log())
+        noted = [l for l in conf.log().splitlines() if "not run as separate processes" in l][0]
+        for cmd in ("tlsmgr", "trivial-rewrite", "bounce", "proxymap", "anvil", "scache"):
+            assert cmd in noted
+        assert p.poll() is None
+        p.send_signal(signal.SIGTERM)
+        p.communicate(timeout=15)
+        assert p.returncode == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
