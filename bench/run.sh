@@ -2,13 +2,19 @@
 # bench/run.sh - `make bench`: run every bench/*/run.sh (each compares
 # Outpost with Postfix side by side and writes bench/NAME/RESULTS.md),
 # then gather those sections into bench/RESULTS.md.
+# bench/run.sh NAME... runs only those benchmarks (the others' last
+# sections are still gathered).
 # Env: OUTPOST_BUILD (default: build), BENCH_RUNS (default 5).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 status=0
 for script in "$here"/*/run.sh; do
 	[ -x "$script" ] || continue
-	echo "== $(basename "$(dirname "$script")")"
+	name=$(basename "$(dirname "$script")")
+	if [ $# -gt 0 ]; then
+		case " $* " in *" $name "*) ;; *) continue ;; esac
+	fi
+	echo "== $name"
 	"$script" || status=1
 done
 {
