@@ -79,7 +79,7 @@ static bool cidr_in(const unsigned char *addr, const unsigned char *net, int bit
 	return (addr[full] & mask) == net[full];
 }
 
-/* cidr_network - parse "[!]addr[/len]" into r; NULL or a reason */
+/* cidr_network - parse "addr[/len]" into r; NULL or a reason */
 static const char *cidr_network(char *spec, struct cidr_rule *r, struct buf *why)
 {
 	char *slash, *addr = spec, orig[256];
@@ -87,10 +87,6 @@ static const char *cidr_network(char *spec, struct cidr_rule *r, struct buf *why
 	int maxbits;
 	unsigned char masked[16];
 
-	if (*addr == '!') {
-		r->negate = true;
-		addr++;
-	}
 	snprintf(orig, sizeof(orig), "%s", addr);
 	if (addr[0] == '[' && strchr(addr, '/') && addr[strlen(addr) - 1] == ']') {
 		addr[strlen(addr) - 1] = '\0';	/* "[net/len]" */
@@ -189,6 +185,12 @@ static int cidr_line(char *line, long lineno, void *ctx)
 	if (cidr_keyword(line, "if")) {
 		is_if = true;
 		line = str_trim(line + 2);
+	}
+	line += strspn(line, STR_SPACE);
+	while (*line == '!') {	/* each '!' toggles, as in Postfix */
+		r.negate = !r.negate;
+		line++;
+		line += strspn(line, STR_SPACE);
 	}
 	spec = line;
 	rest = spec + strcspn(spec, STR_SPACE);

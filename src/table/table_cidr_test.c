@@ -32,6 +32,8 @@ static const char c2[] = "[2001:db8::]/32 br\n"
 
 static const char c4[] = "[2001:db8::/32] a\n[1.2.3.4] b\n[1.2.3.0]/24 c\n";
 
+static const char c5[] = "!!10.0.0.0/8 dbl\n! 10.0.0.0/8 sp\n";
+
 static const char c3[] = "if !10.0.0.0/8\n::/0 inside\nendif\n::/0 outside\n";
 
 struct ccase {
@@ -63,6 +65,8 @@ static const struct ccase ccases[] = {
 	{ "v4 is not mapped v6", c2, "1.2.3.5", "a  b" },
 	{ "if with other family fails", c3, "::1", "outside" },
 	{ "bracketed net/len", c4, "2001:db8::1", "a" },
+	{ "double negation", c5, "10.1.1.1", "dbl" },
+	{ "negation with space", c5, "11.1.1.1", "sp" },
 	{ "bracketed address", c4, "1.2.3.4", "b" },
 	{ "bracketed address/len", c4, "1.2.3.5", "c" },
 };

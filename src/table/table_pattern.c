@@ -71,14 +71,18 @@ static char *split_pattern(char *s, bool *negate, char **flags, char **rest, con
 
 	*negate = false;
 	s += strspn(s, STR_SPACE);
-	if (*s == '!') {
-		*negate = true;
+	if (*s == '\0' || isalnum((unsigned char)*s)) {	/* a word: not a rule */
+		*why = "ignoring unrecognized request";
+		return NULL;
+	}
+	while (*s == '!') {	/* each '!' toggles, as in Postfix */
+		*negate = !*negate;
 		s++;
 		s += strspn(s, STR_SPACE);
 	}
-	delim = *s;
-	if (delim == '\0' || isalnum((unsigned char)delim) || isspace((unsigned char)delim)) {
-		*why = "ignoring unrecognized request";
+	delim = *s;	/* after a '!', any character, even a letter */
+	if (delim == '\0') {
+		*why = "no regexp pattern after negation";
 		return NULL;
 	}
 	pat = ++s;

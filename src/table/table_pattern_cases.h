@@ -30,6 +30,8 @@ static const struct pcase pcases[] = {
 	{ "no result", "/^a/\n", "a", "!ERR", "!ERR", "no replacement text" },
 	{ "negation with $n skipped", "!/^a/ $1\n", "b", "-", "-", "negative match" },
 	{ "negation", "! /a/ x\n", "b", "x", "x", NULL },
+	{ "double negation", "!!a!x $$\n!! /b/ B\n", "b", "B", "B", "no closing regexp delimiter" },
+	{ "letter delimiter after !", "!x\\.y!ix r\n", "USER", "r", "r", NULL },
 	{ "negation $$", "!/a/ x$$y\n", "b", "x$y", "x$y", NULL },
 	{ "out of range", "/^(a)/ $2\n", "a", "-", "-", "out of range" },
 	{ "unset group", "/^(a)|(b)/ [$2]\n", "a", "[]", "[]", NULL },
