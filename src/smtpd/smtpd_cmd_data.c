@@ -84,7 +84,8 @@ void smtpd_cmd_data(struct smtpd_session *s, const struct smtpd_cmdline *c)
 	s->run = smtpd_check_run(s->checks, SMTPD_STAGE_DATA, &f, data_checked, s);
 }
 
-/* smtpd_data_line - one content line (cont: rest of an over-long line) */
+/* smtpd_data_line - one content line, or (cont) the next piece of an
+ * over-long line, which cleanup joins to the piece before */
 void smtpd_data_line(struct smtpd_session *s, const char *line, size_t len, bool cont)
 {
 	long limit = s->srv->set.message_size_limit;
@@ -102,7 +103,7 @@ void smtpd_data_line(struct smtpd_session *s, const char *line, size_t len, bool
 		s->msg_too_big = true;
 	if (s->msg_too_big || s->data_error || s->cleanup == NULL)
 		return;
-	if (cleanup_line(s->cleanup, line, len) != 0)
+	if ((cont ? cleanup_line_cont(s->cleanup, line, len) : cleanup_line(s->cleanup, line, len)) != 0)
 		s->data_error = true;
 }
 

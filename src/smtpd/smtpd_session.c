@@ -432,7 +432,7 @@ static bool overlong(struct smtpd_session *s, struct evbuffer *in)
 	if (have <= limit)
 		return false;
 	if (s->state == S_DATA) {
-		/* Content: pass the piece on as a line, as Postfix splits long lines. */
+		/* Content: pass the piece on; cleanup joins the pieces of one line. */
 		unsigned char *p = evbuffer_pullup(in, (ev_ssize_t)limit);
 
 		smtpd_data_line(s, (const char *)p, limit, s->data_cont);

@@ -1,6 +1,7 @@
 """No SMTP smuggling: only <CR><LF>.<CR><LF> ends DATA, and a bare LF
 anywhere is refused (smtpd_forbid_bare_newline = yes, Outpost's default)."""
 import re
+import subprocess
 import time
 
 
@@ -68,6 +69,12 @@ def test_dot_stuffing_and_long_line(outpost):
         code, lines = c.recv_reply()
         assert code == 250 and "queued as" in lines[0], lines
         assert c.recv_reply()[0] == 221
+    # ... and the pieces are one line again in the queue file
+    from conftest import OUTPOST
+    qid = lines[0].rsplit(" ", 1)[1]
+    shown = subprocess.run([OUTPOST, "queue", "-c", srv.dir, "show", qid],
+                           capture_output=True, text=True).stdout
+    assert "\n" + "b" * 1000 + ".\nmore\n" in shown, shown[-2000:]
 
 
 def test_bare_lf_exclusions_cover_mynetworks(outpost):
