@@ -10,7 +10,8 @@
  *      destinations: "|command", "/file" (a trailing slash = Maildir),
  *      ":include:/file", "\user" (that user's mailbox), or an address —
  *      a local one is delivered here recursively, anything else is
- *      forwarded in a new queue file (the sender is kept; Delivered-To is
+ *      forwarded in a new queue file (the sender is kept, or becomes
+ *      owner-NAME@$myorigin when that alias exists; Delivered-To is
  *      prepended so loops are caught).
  *   2. the passwd entry (none: 5.1.1 unknown user), then the first
  *      existing forward_path file owned by the user, with the same
@@ -75,6 +76,7 @@ struct local_ctx {
 	bool have_result;
 	const char *ext;	/* extension of the original recipient */
 	struct resolve_ctx *resolve;	/* which domains are local */
+	struct buf owner;	/* owner-ALIAS@$myorigin: sender of forwarded copies */
 };
 
 static void local_name(struct local_ctx *lc, const char *name, int depth);
@@ -591,6 +593,15 @@ static void local_name(struct local_ctx *lc, const char *name, int depth)
 		merge_set(lc, "4.3.0", "%s", buf_cstr(&err));
 	} else if (st == TABLE_FOUND) {
 		struct user privs = { 0 };
+		struct buf owner_key = BUF_INIT, ov = BUF_INIT;
+		/* an owner-NAME alias takes over the sender of what NAME forwards */
+		buf_printf(&owner_key, "owner-%s", lc->seen.v[lc->seen.n - 1]);
+		if (lc->owner.len == 0 && !str_has_prefix(name, "owner-")
+		    && deliver_maps_get(lc->aliases, buf_cstr(&owner_key), &ov, &err) == TABLE_FOUND)
+			buf_printf(&lc->owner, "%s@%s", buf_cstr(&owner_key),
+				   config_str(lc->cf, "myorigin"));
+		buf_free(&owner_key);
+		buf_free(&ov);
 		if (privs_user(lc, &privs)) {
 			expand(lc, buf_cstr(&value), CTX_ALIAS, &privs, buf_cstr(&user), depth + 1);
 			user_free(&privs);
@@ -623,7 +634,8 @@ static void forward_mail(struct local_ctx *lc)
 		goto done;
 	}
 	gettimeofday(&tv, NULL);
-	qfile_set_sender(w, lc->d->sender);
+	/* Postfix keeps the sender, or uses owner-ALIAS; a null sender stays null */
+	qfile_set_sender(w, lc->owner.len && *lc->d->sender ? buf_cstr(&lc->owner) : lc->d->sender);
 	qfile_set_arrival(w, &tv);
 	for (size_t i = 0; i < lc->forward.n; i++)
 		qfile_add_rcpt(w, lc->forward.v[i], lc->r->orcpt, lc->r->original ? lc->r->original
@@ -656,6 +668,7 @@ static void local_one(struct local_ctx *lc, struct delivery_rcpt *r)
 
 	lc->r = r;
 	lc->have_result = false;
+	buf_reset(&lc->owner);
 	strv_free(&lc->forward);
 	strv_free(&lc->seen);
 	if (deliver_loop_check(lc->content, r->address)) {
@@ -708,6 +721,7 @@ done:
 	strv_free(&lc.seen);
 	if (lc.resolve)
 		resolve_free(&lc.resolve);
+	buf_free(&lc.owner);
 	buf_free(&content);
 	buf_free(&err);
 }

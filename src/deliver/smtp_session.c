@@ -252,8 +252,13 @@ static void mapped(struct sess *ss, const char *addr, struct buf *out)
 
 	buf_set(&internal, addr);
 	if (ss->s->generic_maps && *addr
-	    && deliver_maps_find(ss->s->generic_maps, TABLE_SEARCH_VIRTUAL, addr, &v, &err) == TABLE_FOUND)
-		buf_set(&internal, str_trim(v.data));
+	    && deliver_maps_find(ss->s->generic_maps, TABLE_SEARCH_VIRTUAL, addr, &v, &err) == TABLE_FOUND) {
+		const char *res = str_trim(v.data), *at = strrchr(addr, '@');
+		buf_reset(&internal);
+		if (*res == '@')	/* "@domain" result: same user in that domain */
+			buf_append(&internal, addr, at ? (size_t)(at - addr) : strlen(addr));
+		buf_puts(&internal, res);
+	}
 	addr_external(buf_cstr(&internal), out);
 	buf_free(&v);
 	buf_free(&err);

@@ -185,7 +185,9 @@ def lconf(tmp_path):
           "away someone@remote.example, other@remote.example\n"
           "loop1 loop2\n"
           "loop2 loop1\n"
-          "nocmd |/bin/true\n")
+          "nocmd |/bin/true\n"
+          "list someone@remote.example\n"
+          "owner-list postmaster\n")
     return str(conf), str(spool), str(out), str(queue)
 
 
@@ -265,3 +267,29 @@ def test_local_mbox_waits_for_lock(lconf):
     with open(box) as f:
         assert f.read().startswith(FROM_LINE)
     assert time.monotonic() - start >= 1.5
+
+
+def test_local_owner_alias_becomes_forwarding_sender(lconf):
+    conf, _, _, queue = lconf
+    res, _ = deliver(conf, "local", ["list@mx.example.net"])
+    r = res["list@mx.example.net"]
+    assert r["status"] == "sent" and r["reply"].startswith("forwarded as "), r
+    with open(os.path.join(queue, "incoming", r["reply"].split()[-1]), "rb") as f:
+        data = f.read()
+    assert b"owner-list@mx.example.net" in data and b"sender@example.org" not in data.split(b"\nC")[0]
+
+
+def test_local_mailbox_command(lconf):
+    conf, spool, out, _ = lconf
+    with open(os.path.join(conf, "main.cf"), "a") as f:
+        f.write(f"mailbox_command = /bin/sh -c 'cat > {out}/mbcmd; id -u > {out}/uid'\n")
+    res, _ = deliver(conf, "local", ["postmaster@mx.example.net"])
+    r = res["postmaster@mx.example.net"]
+    assert (r["status"], r["dsn"]) == ("sent", "2.0.0"), r
+    assert r["reply"].startswith("delivered to command: ")
+    with open(os.path.join(out, "mbcmd")) as f:
+        assert f.read() == (FROM_LINE + "Return-Path: <sender@example.org>\n"
+                            "Delivered-To: postmaster@mx.example.net\n" + MESSAGE)
+    with open(os.path.join(out, "uid")) as f:
+        assert int(f.read()) == USER.pw_uid
+    assert not os.path.exists(os.path.join(spool, USER.pw_name))

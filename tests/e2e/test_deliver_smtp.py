@@ -451,3 +451,17 @@ def test_master_cf_service_overrides(tmp_path):
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)[0]["status"] == "sent"
     assert srv.commands[0] == "EHLO notify-gw.example.net"
+
+
+def test_generic_maps_rewrite_the_envelope(tmp_path):
+    srv = RawServer("record")
+    try:
+        conf = conf_dir(tmp_path, f"smtp_generic_maps = texthash:{tmp_path}/conf/generic\n")
+        write(f"{conf}/generic", "notify@app.test noreply@public.example\n"
+              "@internal.example @public.example\n")
+        res, _ = deliver(conf, f"[127.0.0.1]:{srv.port}", ["someone@internal.example"])
+    finally:
+        srv.stop()
+    assert res["someone@internal.example"]["status"] == "sent"
+    assert srv.commands[1].startswith("MAIL FROM:<noreply@public.example>")
+    assert srv.commands[2] == "RCPT TO:<someone@public.example>"
