@@ -30,22 +30,42 @@ def free_port():
     return port
 
 
+def free_port_both():
+    """A port free for UDP and TCP alike (dnsmasq binds both)."""
+    for _ in range(20):
+        port = free_port()
+        t = socket.socket()
+        try:
+            t.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            t.close()
+    raise RuntimeError("no free port")
+
+
 @pytest.fixture(scope="module")
 def dns():
-    port = free_port()
-    args = [DNSMASQ, "--no-daemon", f"--port={port}", "--listen-address=127.0.0.1",
-            "--bind-interfaces", "--no-resolv", "--no-hosts", "--user=root",
-            "--local=/test/",
-            "--address=/exists.test/192.0.2.10",
-            "--mx-host=mxonly.test,mail.exists.test,10",
-            "--address=/99.2.0.192.rbl.test/127.0.0.2",
-            "--txt-record=99.2.0.192.rbl.test,Listed for testing",
-            "--address=/spam.test.dbl.test/127.0.1.2",
-            "--address=/98.2.0.192.wl.test/127.0.0.2"]
-    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    time.sleep(0.5)
-    if p.poll() is not None:
-        pytest.fail("dnsmasq did not start: " + p.stderr.read().decode())
+    err = ""
+    for _ in range(5):	# another test may grab the port between probe and bind
+        port = free_port_both()
+        args = [DNSMASQ, "--no-daemon", f"--port={port}", "--listen-address=127.0.0.1",
+                "--bind-interfaces", "--no-resolv", "--no-hosts", "--user=root",
+                "--local=/test/",
+                "--address=/exists.test/192.0.2.10",
+                "--mx-host=mxonly.test,mail.exists.test,10",
+                "--address=/99.2.0.192.rbl.test/127.0.0.2",
+                "--txt-record=99.2.0.192.rbl.test,Listed for testing",
+                "--address=/spam.test.dbl.test/127.0.1.2",
+                "--address=/98.2.0.192.wl.test/127.0.0.2"]
+        p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(0.5)
+        if p.poll() is None:
+            break
+        err = p.stderr.read().decode()
+    else:
+        pytest.fail("dnsmasq did not start: " + err)
     yield f"127.0.0.1:{port}"
     p.terminate()
     p.wait()
