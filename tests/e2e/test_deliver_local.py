@@ -11,9 +11,9 @@ import fcntl
 import json
 import os
 import pwd
+import subprocess
 import re
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
@@ -293,3 +293,59 @@ def test_local_mailbox_command(lconf):
     with open(os.path.join(out, "uid")) as f:
         assert int(f.read()) == USER.pw_uid
     assert not os.path.exists(os.path.join(spool, USER.pw_name))
+
+
+@pytest.fixture
+def home_user(tmp_path):
+    """A throw-away account whose home is a scratch directory (root only)."""
+    if os.geteuid() != 0 or not shutil.which("useradd"):
+        pytest.skip("needs root and useradd to create a test account")
+    name = f"opt{os.getpid() % 100000}"
+    home = tmp_path / "home"
+    subprocess.run(["useradd", "-M", "-d", str(home), "-s", "/usr/sbin/nologin", name],
+                   check=True, capture_output=True)
+    try:
+        pw = pwd.getpwnam(name)
+        home.mkdir()
+        os.chown(home, pw.pw_uid, pw.pw_gid)
+        yield pw
+    finally:
+        subprocess.run(["userdel", name], capture_output=True)
+
+
+def test_home_mailbox_maildir_and_forward_files(lconf, home_user):
+    conf, _, out, _ = lconf
+    pw = home_user
+    with open(os.path.join(conf, "main.cf"), "a") as f:
+        f.write("home_mailbox = Maildir/\n")
+    res, _ = deliver(conf, "local", [f"{pw.pw_name}@mx.example.net"])
+    assert res[f"{pw.pw_name}@mx.example.net"]["reply"] == "delivered to maildir"
+    new = os.path.join(pw.pw_dir, "Maildir", "new")
+    files = os.listdir(new)
+    assert len(files) == 1 and os.stat(os.path.join(new, files[0])).st_uid == pw.pw_uid
+    with open(os.path.join(new, files[0])) as f:
+        assert f.read() == ("Return-Path: <sender@example.org>\n"
+                            f"Delivered-To: {pw.pw_name}@mx.example.net\n" + MESSAGE)
+
+    # .forward keeps a copy (\user) and runs a command as the user; .forward+ext wins for +ext
+    fwd = os.path.join(pw.pw_dir, ".forward")
+    write(fwd, f"\\{pw.pw_name}, \"|id -u > {out}/fwd-uid\"\n")
+    os.chown(fwd, pw.pw_uid, pw.pw_gid)
+    fwd_ext = os.path.join(pw.pw_dir, ".forward+lists")
+    write(fwd_ext, f"{out}/lists-file\n")
+    os.chown(fwd_ext, pw.pw_uid, pw.pw_gid)
+    res, _ = deliver(conf, "local", [f"{pw.pw_name}@mx.example.net", f"{pw.pw_name}+lists@mx.example.net"])
+    assert all(r["status"] == "sent" for r in res.values()), res
+    assert len(os.listdir(new)) == 2
+    with open(os.path.join(out, "fwd-uid")) as f:
+        assert int(f.read()) == pw.pw_uid
+    with open(os.path.join(out, "lists-file")) as f:
+        assert f.read().startswith(FROM_LINE)
+
+    # a .forward owned by someone else is ignored, as Postfix does
+    os.chown(fwd, 0, 0)
+    os.chown(fwd_ext, 0, 0)
+    os.unlink(os.path.join(out, "fwd-uid"))
+    res, _ = deliver(conf, "local", [f"{pw.pw_name}@mx.example.net"])
+    assert res[f"{pw.pw_name}@mx.example.net"]["reply"] == "delivered to maildir"
+    assert not os.path.exists(os.path.join(out, "fwd-uid"))
