@@ -72,6 +72,10 @@ static int conf_edit_params(const struct conf_opts *o, int argc, char **argv)
 		} else if (eq) {
 			*eq = '\0';
 		}
+		if (!config_valid_name(str_trim(copy))) {
+			fprintf(stderr, "outpost: fatal: %s: bad parameter name\n", argv[i]);
+			rc = 1;
+		}
 		strv_push(&names, str_trim(copy));
 		free(copy);
 	}

@@ -13,7 +13,7 @@
  * config_raw, config_bool, config_int, config_time, config_size,
  * config_list, config_is_set, config_set, config_services, config_service,
  * config_this_service, config_settings, config_main_path,
- * config_master_path, config_path.
+ * config_master_path, config_path, config_valid_name.
  * Bad input: config_load* return NULL with one "FILE:LINE: …" line per
  * problem in err; config_set refuses a bad value and keeps the old one.
  */
@@ -130,11 +130,16 @@ static const char *derive(struct config *cf, const char *name, struct buf *err)
 	if (v)
 		return v;
 	if (strcmp(name, "myhostname") == 0) {
-		const char *dom = cmap_get(&cf->vals, "mydomain") ? expanded(cf, "mydomain", err) : "";
+		char *host = derived_hostname();
+		const char *dom = "";
 
-		if (dom == NULL)
+		/* mydomain matters only for a host name without a dot */
+		if (strchr(host, '.') == NULL && cmap_get(&cf->vals, "mydomain"))
+			dom = expanded(cf, "mydomain", err);
+		v = dom ? derived_myhostname(host, dom) : NULL;
+		free(host);
+		if (v == NULL)
 			return NULL;
-		v = derived_myhostname(dom);
 	} else if (strcmp(name, "mydomain") == 0) {
 		const char *host = expanded(cf, "myhostname", err);
 
@@ -852,6 +857,12 @@ const struct config_setting *config_settings(const struct config *cf, size_t *n)
 {
 	*n = cf->ents.n;
 	return cf->settings;
+}
+
+/* config_valid_name - letters, digits, '_', '-', '.' */
+bool config_valid_name(const char *name)
+{
+	return mainfile_valid_name(name) != 0;
 }
 
 /* config_path - resolve a relative path (private/auth) against queue_directory */

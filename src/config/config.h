@@ -100,6 +100,8 @@ const struct master_service *config_service(const struct config *cf,
 					    const char *name);
 
 const struct param_def *param_lookup(const char *name);
+/* Is name usable as a parameter name (letters, digits, _ - .)? */
+bool config_valid_name(const char *name);
 char *config_path(struct config *cf, const char *value);
 
 /* The registry, sorted by name (for `outpost conf -d` and docs). */

@@ -9,7 +9,8 @@
  * host (each address alone), subnet (the interface's subnet) or class
  * (the IPv4 class A/B/C network; IPv6 as subnet). IPv4 comes first.
  *
- * Public: derived_myhostname, derived_mydomain, derived_mynetworks.
+ * Public: derived_hostname, derived_myhostname, derived_mydomain,
+ * derived_mynetworks.
  * Bad input: an unknown mynetworks_style is an error in err.
  */
 #include "config/derived.h"
@@ -27,15 +28,22 @@
 
 #define DERIVED_DEFAULT_DOMAIN "localdomain"
 
-/* derived_myhostname - FQDN of this machine */
-char *derived_myhostname(const char *mydomain)
+/* derived_hostname - the system's host name as it is ("localhost" if none) */
+char *derived_hostname(void)
 {
 	char host[256];
-	struct buf b = BUF_INIT;
 
 	if (gethostname(host, sizeof(host)) < 0 || host[0] == '\0')
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
+	return str_lower(xstrdup(host));
+}
+
+/* derived_myhostname - FQDN from the host name, completed with mydomain */
+char *derived_myhostname(const char *host, const char *mydomain)
+{
+	struct buf b = BUF_INIT;
+
 	buf_puts(&b, host);
 	if (strchr(host, '.') == NULL)
 		buf_printf(&b, ".%s", mydomain && *mydomain ? mydomain : DERIVED_DEFAULT_DOMAIN);

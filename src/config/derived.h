@@ -6,7 +6,8 @@
 
 #include "lib/buf.h"
 
-char *derived_myhostname(const char *mydomain);
+char *derived_hostname(void);
+char *derived_myhostname(const char *host, const char *mydomain);
 char *derived_mydomain(const char *myhostname);
 int derived_mynetworks(const char *style, struct buf *out, struct buf *err);
 
