@@ -644,6 +644,11 @@ static void dispatch(struct sess *ss)
 		after_hello(ss);
 		return;
 	case ST_STARTTLS:
+		if (cls != 2 && strcmp(buf_cstr(&ss->level), "may") == 0) {
+			buf_set(&ss->level, "none");	/* opportunistic: carry on in plaintext */
+			after_hello(ss);
+			return;
+		}
 		if (cls != 2) {
 			host_fail(ss, "4.7.5", "host %s[%s] said: %s (in reply to STARTTLS command)",
 				  ss->h->name, ss->h->addr_text, buf_cstr(&ss->reply));
@@ -788,8 +793,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (ss->tls_started && !ss->tls) {
-		host_fail(ss, "4.7.5", "Cannot start TLS: handshake failure with %s[%s]", ss->h->name,
-			  ss->h->addr_text);
+		log_info("SSL_connect error to %s", buf_cstr(&ss->relay));
+		host_fail(ss, "4.7.5", "Cannot start TLS: handshake failure");
 		return;
 	}
 	if (ss->dot_sent) {

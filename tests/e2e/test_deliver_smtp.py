@@ -338,7 +338,11 @@ class RawServer(threading.Thread):
                         break
                     cmd = line[:4].upper()
                     self.commands.append(line.decode().rstrip("\r\n"))
-                    if cmd == b"EHLO" and self.mode == "record":
+                    if cmd == b"EHLO" and self.mode == "notls":
+                        c.sendall(b"250-raw.test\r\n250-STARTTLS\r\n250 8BITMIME\r\n")
+                    elif cmd == b"STAR":
+                        c.sendall(b"454 4.7.0 TLS not available due to local problem\r\n")
+                    elif cmd == b"EHLO" and self.mode == "record":
                         c.sendall(b"250-raw.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
                                   b"250-DSN\r\n250-SMTPUTF8\r\n250 8BITMIME\r\n")
                     elif cmd == b"EHLO":
@@ -347,7 +351,7 @@ class RawServer(threading.Thread):
                         c.sendall(b"550 5.1.1 no such user\r\n")
                     elif cmd in (b"MAIL", b"RCPT"):
                         c.sendall(b"250 ok\r\n")
-                    elif cmd == b"DATA" and self.mode == "record":
+                    elif cmd == b"DATA" and self.mode in ("record", "notls"):
                         c.sendall(b"354 go\r\n")
                         while True:
                             l = f.readline()
@@ -465,3 +469,21 @@ def test_generic_maps_rewrite_the_envelope(tmp_path):
     assert res["someone@internal.example"]["status"] == "sent"
     assert srv.commands[1].startswith("MAIL FROM:<noreply@public.example>")
     assert srv.commands[2] == "RCPT TO:<someone@public.example>"
+
+
+def test_starttls_refused_may_goes_plain_encrypt_defers(tmp_path):
+    srv = RawServer("notls")
+    try:
+        conf = conf_dir(tmp_path, "smtp_tls_security_level = may\n")
+        res, _ = deliver(conf, f"[127.0.0.1]:{srv.port}", ["user@example.org"])
+        assert res["user@example.org"]["status"] == "sent", res
+        assert "STARTTLS" in srv.commands
+        with open(os.path.join(conf, "main.cf"), "a") as f:
+            f.write("smtp_tls_security_level = encrypt\n")
+        res, _ = deliver(conf, f"[127.0.0.1]:{srv.port}", ["user@example.org"])
+        r = res["user@example.org"]
+        assert (r["status"], r["dsn"]) == ("deferred", "4.7.5"), r
+        assert r["reply"].endswith("454 4.7.0 TLS not available due to local problem "
+                                   "(in reply to STARTTLS command)")
+    finally:
+        srv.stop()
