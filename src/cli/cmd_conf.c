@@ -4,7 +4,8 @@
  * Parameters: no argument lists every parameter; NAME… only those; -n
  * only what main.cf sets; -d defaults; -h values without "name = "; -x
  * expanded values; -e name=value… edits main.cf in place; -# name…
- * comments settings out; -X name… removes them.
+ * comments settings out; -X name… removes them. --doc [name…] prints
+ * the one-line description of Outpost's own parameters (markdown).
  * master.cf: -M [service[/type]…] services (-f folds long lines); -F
  * [service/type/field…] fields; -P [service/type/name…] "-o" overrides;
  * -Me "service/type=entry" replaces or adds a service, -M# and -MX
@@ -36,7 +37,8 @@ static int conf_usage(void)
 		"       outpost conf [-c DIR] -e name=value…  |  -# name…  |  -X name…\n"
 		"       outpost conf [-c DIR] -M [-f] [service[/type]…]  |  -F [svc/type/field…]\n"
 		"       outpost conf [-c DIR] -P [svc/type/name…]\n"
-		"       outpost conf [-c DIR] -Me service/type='entry'  |  -M# service/type…  |  -MX service/type…\n");
+		"       outpost conf [-c DIR] -Me service/type='entry'  |  -M# service/type…  |  -MX service/type…\n"
+		"       outpost conf --doc [name…]\n");
 	return 2;
 }
 
@@ -178,6 +180,7 @@ int cmd_conf(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "doc", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, '?' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -233,6 +236,8 @@ int cmd_conf(int argc, char **argv)
 		case 'j':
 			o.json = 1;
 			break;
+		case 'D':
+			return conf_show_docs(argc - optind, argv + optind);
 		default:
 			return conf_usage();
 		}

@@ -5,7 +5,7 @@
  * an empty value prints as "name =". --json prints one JSON document.
  *
  * Public: conf_show_params, conf_show_master, conf_show_fields,
- * conf_show_svc_params, conf_json_string.
+ * conf_show_svc_params, conf_show_docs, conf_json_string.
  * Bad input: an unknown name draws "NAME: unknown parameter" on stderr.
  */
 #include "cli/conf_out.h"
@@ -343,4 +343,60 @@ int conf_show_svc_params(struct config *cf, const struct conf_opts *o, int argc,
 	buf_free(&out);
 	buf_free(&key);
 	return 0;
+}
+
+/* type_name - how a parameter type reads in the docs */
+static const char *type_name(enum param_type t)
+{
+	switch (t) {
+	case PARAM_BOOL:
+		return "yes/no";
+	case PARAM_INT:
+		return "number";
+	case PARAM_TIME:
+		return "time";
+	case PARAM_SIZE:
+		return "bytes";
+	case PARAM_LIST:
+		return "list";
+	case PARAM_STR:
+		break;
+	}
+	return "text";
+}
+
+/* conf_show_docs - the registry's descriptions, as a markdown list */
+int conf_show_docs(int argc, char **argv)
+{
+	const struct param_def *const *all;
+	size_t i, n;
+	int k, rc = 0;
+
+	all = params_all(&n);
+	for (k = 0; k < argc; k++)
+		if (param_lookup(argv[k]) == NULL) {
+			log_warn("%s: unknown parameter", argv[k]);
+			rc = 1;
+		}
+	for (i = 0; i < n; i++) {
+		const struct param_def *p = all[i];
+		int wanted = argc == 0 && p->doc != NULL;
+
+		for (k = 0; k < argc; k++)
+			if (strcmp(argv[k], p->name) == 0)
+				wanted = 1;
+		if (!wanted)
+			continue;
+		printf("- `%s` (%s", p->name, type_name(p->type));
+		if (p->type == PARAM_TIME && p->unit)
+			printf(", default unit %c", p->unit);
+		if (p->def == NULL)
+			printf(", computed at start)");
+		else if (*p->def == '\0')
+			printf(", default empty)");
+		else
+			printf(", default `%s`)", p->def);
+		printf(": %s\n", p->doc ? p->doc : "as in Postfix; see postconf(5)");
+	}
+	return rc;
 }

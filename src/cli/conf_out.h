@@ -26,5 +26,6 @@ int conf_show_master(struct config *cf, const struct conf_opts *o, int argc, cha
 int conf_show_fields(struct config *cf, const struct conf_opts *o, int argc, char **argv);
 int conf_show_svc_params(struct config *cf, const struct conf_opts *o, int argc, char **argv);
 void conf_json_string(struct buf *out, const char *s);
+int conf_show_docs(int argc, char **argv);
 
 #endif
