@@ -63,6 +63,7 @@ struct explain {
 	struct strv effects;
 };
 
+/* set_str - replace an owned string */
 static void set_str(char **p, const char *v)
 {
 	free(*p);
@@ -193,6 +194,7 @@ static char *parse_addr(const char *arg, const char **err)
 	return out;
 }
 
+/* session_reset - a new connection: default client, no login */
 static void session_reset(struct explain *e)
 {
 	set_str(&e->client_addr, "192.0.2.1");
@@ -323,6 +325,7 @@ static int write_file(const char *dir, const char *name, const char *text)
 	return rc;
 }
 
+/* start - load the configuration and the restriction engine */
 static int start(struct explain *e, const char *dir)
 {
 	struct buf err = BUF_INIT;
@@ -455,6 +458,7 @@ static int run_script(struct explain *e, const char *path, const char *config_di
 	return rc < 0 ? 2 : 0;
 }
 
+/* usage - to stderr */
 static void usage(void)
 {
 	fprintf(stderr, "usage: outpost explain [-c DIR] [-v] --script FILE\n"

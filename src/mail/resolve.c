@@ -128,12 +128,14 @@ void resolve_free(struct resolve_ctx **rp)
 	xfree(rp);
 }
 
+/* resolved_init - an empty result (class default) */
 void resolved_init(struct resolved *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->cls = RESOLVE_CLASS_DEFAULT;
 }
 
+/* resolved_free - release the buffers */
 void resolved_free(struct resolved *r)
 {
 	buf_free(&r->addr);
@@ -142,6 +144,7 @@ void resolved_free(struct resolved *r)
 	buf_free(&r->error);
 }
 
+/* resolve_class_name - for traces and logs */
 const char *resolve_class_name(enum resolve_class cls)
 {
 	switch (cls) {
@@ -159,6 +162,7 @@ const char *resolve_class_name(enum resolve_class cls)
 	return "default";
 }
 
+/* resolve_myorigin - the domain bare users get */
 const char *resolve_myorigin(const struct resolve_ctx *rc)
 {
 	return rc->myorigin;
@@ -194,7 +198,7 @@ bool resolve_local_domain_cb(const char *domain, void *ctx)
 	return strcasecmp(domain, rc->myorigin) == 0 || resolve_is_local(rc, domain) == 1;
 }
 
-/* split_at_last - "a@b@c" -> local "a@b", domain "c" */
+/* split_at - local part before sep, domain after ("a@b@c" at the last @) */
 static void split_at(struct resolved *r, const char *s, const char *sep)
 {
 	buf_set(&r->localpart, "");
@@ -202,7 +206,7 @@ static void split_at(struct resolved *r, const char *s, const char *sep)
 	buf_set(&r->domain, sep + 1);
 }
 
-/* set_domain_clean - lower case, no trailing dot */
+/* clean_domain - lower case, no trailing dot */
 static void clean_domain(struct resolved *r)
 {
 	str_lower(r->domain.data ? r->domain.data : (char *)"");

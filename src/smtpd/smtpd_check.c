@@ -272,6 +272,7 @@ struct smtpd_check_session *smtpd_check_session_new(struct smtpd_checks *c)
 	return s;
 }
 
+/* deferral_clear - forget a remembered defer_if_permit */
 static void deferral_clear(struct chk_deferral *d)
 {
 	d->active = false;
@@ -292,6 +293,7 @@ void smtpd_check_session_trace(struct smtpd_check_session *s, struct strv *trace
 	s->trace = trace;
 }
 
+/* smtpd_check_session_free - end of connection */
 void smtpd_check_session_free(struct smtpd_check_session **sp)
 {
 	struct smtpd_check_session *s = *sp;
@@ -305,12 +307,14 @@ void smtpd_check_session_free(struct smtpd_check_session **sp)
 	xfree(sp);
 }
 
+/* smtpd_verdict_init - an empty verdict that accepts */
 void smtpd_verdict_init(struct smtpd_verdict *v)
 {
 	memset(v, 0, sizeof(*v));
 	v->decision = SMTPD_OK;
 }
 
+/* smtpd_verdict_free - release the reply and side effects */
 void smtpd_verdict_free(struct smtpd_verdict *v)
 {
 	buf_free(&v->reply);

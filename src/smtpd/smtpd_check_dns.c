@@ -56,6 +56,7 @@ struct dns_req {
 	int type;
 };
 
+/* dns_arm_timer - wake c-ares for its next retransmission or timeout */
 static void dns_arm_timer(struct chk_dns *d);
 
 /* on_sock - a watched socket is ready: let c-ares read or write */

@@ -327,6 +327,7 @@ static enum chk_status final_checks(struct smtpd_check_run *r)
 	return CHK_DUNNO;
 }
 
+/* is_rcpt_list - relay and recipient lists form one stage */
 static bool is_rcpt_list(enum chk_list_id id)
 {
 	return id == LIST_RELAY || id == LIST_RECIPIENT;

@@ -46,6 +46,7 @@ struct verdict_box {
 	enum smtpd_decision decision;
 };
 
+/* on_done - keep the decision of an offline run */
 static void on_done(void *ctx, struct smtpd_verdict *v)
 {
 	struct verdict_box *b = ctx;

@@ -121,6 +121,7 @@ struct chk_list *chk_class_find(struct smtpd_checks *c, const char *name)
 	return NULL;
 }
 
+/* is_unsupported - a Postfix restriction Outpost refuses rather than ignores */
 static bool is_unsupported(const char *name)
 {
 	for (const char *const *u = unsupported; *u; u++)

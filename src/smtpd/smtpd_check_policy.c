@@ -228,6 +228,7 @@ bad:
 	return NULL;
 }
 
+/* req_free - a request and its retry timer */
 static void req_free(struct policy_req *q)
 {
 	if (q->retry)
@@ -304,6 +305,7 @@ static void deliver(struct chk_policy *p, const char *action, const char *why)
 		chk_resume(run);	/* may free the run */
 }
 
+/* on_retry - retry_delay is over: send the head request again */
 static void on_retry(evutil_socket_t fd, short what, void *arg);
 
 /* trouble - timeout, lost connection, bad reply: retry, then default_action */
@@ -385,6 +387,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 	buf_free(&action);
 }
 
+/* on_event - connected, or timeout / EOF / error (then retry) */
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct chk_policy *p = arg;
@@ -398,6 +401,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		? "connection closed by the server" : "connection failed");
 }
 
+/* on_idle - max_idle without requests: close the connection */
 static void on_idle(evutil_socket_t fd, short what, void *arg)
 {
 	struct chk_policy *p = arg;
@@ -499,6 +503,7 @@ static void cancel_req(void *pending)
 	q->run = NULL;
 }
 
+/* attr - one name=value line; unavailable values are empty */
 static void attr(struct buf *b, const char *name, const char *value)
 {
 	const char *v = value ? value : "";
@@ -509,6 +514,7 @@ static void attr(struct buf *b, const char *name, const char *value)
 	buf_putc(b, '\n');
 }
 
+/* state_name - protocol_state for the stage */
 static const char *state_name(const struct smtpd_check_run *r)
 {
 	switch (r->stage) {
