@@ -74,11 +74,16 @@ class Recorder:
 
 
 class Relay:
-    def __init__(self, host="127.0.0.1", port=None, tls=None, users=None, require=False, reject=None):
+    def __init__(self, host="127.0.0.1", port=None, tls=None, users=None, require=False, reject=None,
+                 implicit=False):
         self.port = port or free_port()
         self.rec = Recorder(reject)
         kw = {}
-        if tls:
+        if tls and implicit:
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(*tls)
+            kw.update(ssl_context=ctx)
+        elif tls:
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             ctx.load_cert_chain(*tls)
             kw.update(tls_context=ctx, require_starttls=require)
@@ -487,3 +492,16 @@ def test_starttls_refused_may_goes_plain_encrypt_defers(tmp_path):
                                    "(in reply to STARTTLS command)")
     finally:
         srv.stop()
+
+
+def test_wrapper_mode_and_native_host_lookup(tmp_path, pki):
+    a = Relay(tls=(f"{pki}/relay-a.test.pem", f"{pki}/relay-a.test.key"), implicit=True)
+    try:
+        conf = conf_dir(tmp_path, "smtp_tls_wrappermode = yes\nsmtp_host_lookup = native\n")
+        res, log = deliver(conf, f"[localhost]:{a.port}", ["user@example.org"])
+    finally:
+        a.stop()
+    r = res["user@example.org"]
+    assert (r["status"], r["relay"]) == ("sent", f"localhost[127.0.0.1]:{a.port}"), r
+    assert f"TLS connection established to localhost[127.0.0.1]:{a.port}" in log
+    assert a.messages[0]["data"] == crlf(MESSAGE)
