@@ -84,7 +84,7 @@ static struct cleanup_cf *cleanup_cf_new(const char *service, struct config *cf,
 	g->myhostname = xstrdup(config_str(cf, "myhostname"));
 	g->message_size_limit = config_size(cf, "message_size_limit");
 	g->header_size_limit = config_size(cf, "header_size_limit");
-	g->hopcount_max = config_int(cf, "hopcount_max");
+	g->hopcount_max = config_int(cf, "hopcount_limit");
 	g->always_add_missing_headers = config_bool(cf, "always_add_missing_headers");
 	g->enable_original_recipient = config_bool(cf, "enable_original_recipient");
 	g->remote_header_rewrite_domain = xstrdup(config_str(cf, "remote_header_rewrite_domain"));

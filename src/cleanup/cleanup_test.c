@@ -93,7 +93,7 @@ static int setup(void **state)
 		   "mime_header_checks = regexp:%s/mc\n"
 		   "nested_header_checks = regexp:%s/nc\n"
 		   "message_size_limit = 4000\n"
-		   "hopcount_max = 10\n"
+		   "hopcount_limit = 10\n"
 		   "header_size_limit = 200\n",
 		   dir, dir, dir, dir, dir, dir);
 	put_file("main.cf", maincf.data);

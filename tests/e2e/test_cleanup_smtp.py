@@ -18,7 +18,7 @@ MAIN = {
     "canonical_maps": "texthash:{dir}/canonical",
     "header_checks": "regexp:{dir}/header_checks",
     "body_checks": "regexp:{dir}/body_checks",
-    "hopcount_max": "5",
+    "hopcount_limit": "5",
     "recipient_delimiter": "+",
 }
 FILES = {
