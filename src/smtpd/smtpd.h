@@ -151,7 +151,7 @@ struct smtpd_session {
 	char *tls_info;		/* "TLSv1.3 with cipher X (256/256 bits)" */
 	char *tls_protocol, *tls_cipher;
 	int tls_bits;
-	char *ccert_fingerprint, *ccert_subject, *ccert_issuer;
+	char *ccert_fingerprint, *ccert_pkey_fingerprint, *ccert_subject, *ccert_issuer;
 	bool ccert_verified;
 	/* AUTH */
 	struct smtpd_sasl *sasl;

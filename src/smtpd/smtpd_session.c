@@ -215,6 +215,7 @@ void smtpd_fill_facts(struct smtpd_session *s, struct smtpd_facts *f)
 	f->ccert_subject = s->ccert_subject;
 	f->ccert_issuer = s->ccert_issuer;
 	f->ccert_fingerprint = s->ccert_fingerprint;
+	f->ccert_pubkey_fingerprint = s->ccert_pkey_fingerprint;
 	f->ccert_verified = s->ccert_verified;
 	f->sasl_method = s->sasl_method;
 	f->sasl_username = s->sasl_username;
@@ -591,7 +592,13 @@ static void session_event(struct bufferevent *bev, short what, void *ctx)
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
 		if (!s->closing)
-			log_info("lost connection after %s from %s", after, s->namaddr);
+		{
+			if (s->state == S_DATA)
+				log_info("lost connection after DATA (%ld bytes) from %s", s->msg_size,
+					 s->namaddr);
+			else
+				log_info("lost connection after %s from %s", after, s->namaddr);
+		}
 		session_free(s);
 	}
 }
@@ -916,6 +923,7 @@ static void session_free(struct smtpd_session *s)
 	free(s->sasl_method);
 	free(s->sasl_username);
 	free(s->ccert_fingerprint);
+	free(s->ccert_pkey_fingerprint);
 	free(s->ccert_subject);
 	free(s->ccert_issuer);
 	free(s);

@@ -215,16 +215,34 @@ void smtpd_tls_ctx_free(struct ssl_ctx_st **ctxp)
 	*ctxp = NULL;
 }
 
-/* fingerprint - "AA:BB:…" digest of the client certificate */
-static char *fingerprint(X509 *cert, const char *digest)
+/* fingerprint - "AA:BB:…" digest of the client certificate or its public key */
+static char *fingerprint(X509 *cert, const char *digest, bool pubkey)
 {
 	const EVP_MD *md = EVP_get_digestbyname(*digest ? digest : "sha256");
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned n = 0;
 	struct buf b = BUF_INIT;
 
-	if (md == NULL || X509_digest(cert, md, d, &n) != 1)
+	if (md == NULL)
 		return NULL;
+	if (pubkey) {
+		/* as Postfix: the digest of the DER SubjectPublicKeyInfo */
+		X509_PUBKEY *pk = X509_get_X509_PUBKEY(cert);
+		int len = i2d_X509_PUBKEY(pk, NULL);
+		unsigned char *der, *p;
+		int ok;
+
+		if (len <= 0)
+			return NULL;
+		der = p = xmalloc((size_t)len);
+		i2d_X509_PUBKEY(pk, &p);
+		ok = EVP_Digest(der, (size_t)len, d, &n, md, NULL);
+		free(der);
+		if (ok != 1)
+			return NULL;
+	} else if (X509_digest(cert, md, d, &n) != 1) {
+		return NULL;
+	}
 	for (unsigned i = 0; i < n; i++)
 		buf_printf(&b, "%s%02X", i ? ":" : "", d[i]);
 	return buf_steal(&b);
@@ -238,7 +256,8 @@ static void peer_cert(struct smtpd_session *s)
 
 	if (cert == NULL)
 		return;
-	s->ccert_fingerprint = fingerprint(cert, s->srv->set.tls_fingerprint_digest);
+	s->ccert_fingerprint = fingerprint(cert, s->srv->set.tls_fingerprint_digest, false);
+	s->ccert_pkey_fingerprint = fingerprint(cert, s->srv->set.tls_fingerprint_digest, true);
 	X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, name, sizeof(name));
 	s->ccert_subject = xstrdup(name);
 	name[0] = '\0';
