@@ -237,3 +237,45 @@ def test_stock_debian_master_cf(conf):
     finally:
         if p.poll() is None:
             p.kill()
+
+
+def test_bare_port_uses_inet_interfaces(conf):
+    with open(os.path.join(conf.dir, "master.cf"), "w") as f:
+        f.write("%d inet n - n - - smtpd\n" % conf.port)
+    p = subprocess.Popen([OUTPOST, "start", "-f", "-c", conf.dir], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: "daemon started" in conf.log())
+        # loopback-only with ipv4: exactly 127.0.0.1
+        assert wait_for(lambda: "listening on 127.0.0.1:%d" % conf.port in conf.log())
+        assert "0.0.0.0:%d" % conf.port not in conf.log()
+        socket.create_connection(("127.0.0.1", conf.port), timeout=5).close()
+        p.send_signal(signal.SIGTERM)
+        p.communicate(timeout=15)
+        assert p.returncode == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+
+def test_unknown_port_name_refused(conf):
+    with open(os.path.join(conf.dir, "master.cf"), "w") as f:
+        f.write("no-such-service-name inet n - n - - smtpd\n")
+    p = conf.run("start", "-f")
+    assert p.returncode == 1
+    assert "master.cf:1: service no-such-service-name/inet: unknown port or service name" in p.stderr
+    assert not os.path.exists(conf.pidfile)
+
+
+def test_address_in_use_refused(conf):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", conf.port))
+    s.listen(1)
+    try:
+        p = conf.run("start")
+        assert p.returncode == 1
+        assert "cannot listen on 127.0.0.1:%d" % conf.port in p.stderr
+        assert conf.run("status").returncode == 1
+    finally:
+        s.close()
