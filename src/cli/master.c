@@ -9,6 +9,8 @@
  * is refused during a reload); a bad new configuration is logged and the
  * old one kept. SIGTERM and SIGINT stop the children (SIGTERM, then
  * SIGKILL after a grace period) and end the master with status 0.
+ * A service with a master.cf wakeup time gets a "W" on its FIFO or UNIX
+ * socket that often while it runs (pickup and qmgr rescan their queues).
  *
  * Public: master_run.
  * Bad input: a service that cannot bind at reload is logged and skipped.
@@ -22,6 +24,8 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,6 +46,7 @@ struct slot {
 	time_t started;
 	time_t restart_at;	/* 0: not waiting */
 	long backoff;
+	time_t wake_at;		/* next wakeup trigger (master.cf wakeup) */
 };
 
 struct slots {
@@ -314,7 +319,46 @@ static void stop_children(struct slots *set)
 		}
 }
 
-/* start_due - start every child that is not running and is due */
+/*
+ * wake - the master.cf wakeup trigger: one "W" written to the service's
+ * FIFO, or sent over a connection to its UNIX socket, as Postfix's master
+ * does for pickup and qmgr. A "60?" wakeup (only for services that were
+ * used) is not sent: Outpost cannot tell use apart from idleness.
+ */
+static void wake(struct slot *s)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	if (s->listener.nfds == 0)
+		return;
+	if (strcmp(s->svc->type, "fifo") == 0 || s->impl->listen == SERVICE_LISTEN_FIFO) {
+		if (write(s->listener.fds[0], "W", 1) < 0 && errno != EAGAIN)
+			log_warn("service %s/%s: wakeup: %m", s->svc->name, s->svc->type);
+		return;
+	}
+	if (strcmp(s->svc->type, "unix") != 0 ||
+	    strlen(s->listener.where.v[0]) >= sizeof(sun.sun_path))
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, s->listener.where.v[0], strlen(s->listener.where.v[0]) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+		(void)!write(fd, "W", 1);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* soonest - fold one due time into the poll timeout (ms, -1 = none) */
+static int soonest(int next, time_t due, time_t t)
+{
+	int ms = due > t ? (int)(due - t) * 1000 + 10 : 10;
+
+	return next < 0 || ms < next ? ms : next;
+}
+
+/* start_due - start children that are due, send due wakeups; poll timeout */
 static int start_due(struct slots *set)
 {
 	time_t t = now();
@@ -324,14 +368,23 @@ static int start_due(struct slots *set)
 	for (i = 0; i < set->n; i++) {
 		struct slot *s = &set->v[i];
 
-		if (s->pid > 0)
+		if (s->pid <= 0) {
+			if (s->restart_at <= t)
+				start_child(set, s);
+			else
+				next = soonest(next, s->restart_at, t);
+		}
+		if (s->pid <= 0 || s->svc->wakeup <= 0 || s->svc->wakeup_if_used)
 			continue;
-		if (s->restart_at <= t)
-			start_child(set, s);
-		else if (next < 0 || (int)(s->restart_at - t) < next)
-			next = (int)(s->restart_at - t);
+		if (s->wake_at == 0)
+			s->wake_at = t + s->svc->wakeup;
+		if (s->wake_at <= t) {
+			wake(s);
+			s->wake_at = t + s->svc->wakeup;
+		}
+		next = soonest(next, s->wake_at, t);
 	}
-	return next < 0 ? -1 : next * 1000 + 10;
+	return next;
 }
 
 /* reload - re-read the configuration; keep the old one when it is bad */
