@@ -16,7 +16,8 @@
  * at queue_directory/{private,public}/NAME, for unix-dgram a datagram
  * socket there, for fifo (or SERVICE_LISTEN_FIFO) a FIFO there opened
  * read-write. Its return value is the child's exit status; SIGTERM asks it
- * to finish (the default action, exiting, is fine).
+ * to finish (the default action, exiting, is fine). A master.cf wakeup
+ * time makes the master send "W" to the FIFO (or UNIX socket) that often.
  * Commands master.cf names that have no line here are Postfix-internal
  * services that Outpost does not need as processes; they are noted in the
  * log and skipped.
