@@ -103,6 +103,35 @@ static void table_refresh(struct table *t)
 	buf_free(&err);
 }
 
+/* table_utf8_valid - well-formed UTF-8: no overlongs, surrogates or > U+10FFFF */
+static bool table_utf8_valid(const unsigned char *s)
+{
+	while (*s) {
+		unsigned c = *s++;
+		int more;
+		unsigned cp, min;
+
+		if (c < 0x80)
+			continue;
+		if (c >= 0xc2 && c <= 0xdf)
+			more = 1, cp = c & 0x1f, min = 0x80;
+		else if (c >= 0xe0 && c <= 0xef)
+			more = 2, cp = c & 0x0f, min = 0x800;
+		else if (c >= 0xf0 && c <= 0xf4)
+			more = 3, cp = c & 0x07, min = 0x10000;
+		else
+			return false;
+		while (more-- > 0) {
+			if ((*s & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (*s++ & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+	}
+	return true;
+}
+
 /* table_lookup - one key, three outcomes; the value is never "" on FOUND */
 enum table_status table_lookup(struct table *t, const char *key, struct buf *value)
 {
@@ -112,6 +141,11 @@ enum table_status table_lookup(struct table *t, const char *key, struct buf *val
 	enum table_status st;
 
 	buf_reset(&t->errmsg);
+	if ((t->flags & TABLE_F_UTF8) && !table_utf8_valid((const unsigned char *)key)) {
+		log_warn("%s: non-UTF-8 key \"%s\": not looked up", t->spec, key);
+		buf_reset(value);
+		return TABLE_NOTFOUND;
+	}
 	table_refresh(t);
 	if (fold || aliased) {	/* a key inside value would be overwritten: copy it */
 		buf_reset(&t->fold);

@@ -46,6 +46,8 @@ enum table_status {
 						   (default: warn and skip it, as Postfix) */
 #define TABLE_F_EMPTY_OK	(1u << 5)	/* postmap -q compatibility: an empty result is
 						   found (with a warning), not an error */
+#define TABLE_F_UTF8		(1u << 6)	/* smtputf8_enable = yes: a key that is not valid
+						   UTF-8 is not found (with a warning), as Postfix */
 
 /* table properties */
 #define TABLE_P_FIXED		(1u << 0)	/* fixed strings: receives partial keys */
