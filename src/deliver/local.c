@@ -243,12 +243,9 @@ static void job_command(void *ctx, struct deliver_outcome *o)
 	env_push(&env, "ORIGINAL_RECIPIENT", lc->r->original ? lc->r->original : addr);
 	if (getenv("TZ"))
 		env_push(&env, "TZ", getenv("TZ"));
-	if (chdir(j->u->home) < 0 && chdir("/") < 0) {
-		/* a command without a working directory still runs */
-	}
 	mail_text(lc, true, false, prepend_delivered(lc, "command"), &text);
-	local_run_command(config_str(lc->cf, "local_command_shell"), j->what, env.v, &text,
-			  config_time(lc->cf, "command_time_limit"), o);
+	local_run_command(config_str(lc->cf, "local_command_shell"), j->what, env.v, j->u->home,
+			  &text, config_time(lc->cf, "command_time_limit"), o);
 	strv_free(&env);
 	buf_free(&text);
 	buf_free(&local);

@@ -9,7 +9,7 @@
 #include "lib/buf.h"
 
 void local_run_command(const char *shell, const char *cmd, char *const envp[],
-		       const struct buf *input, long time_limit,
+		       const char *dir, const struct buf *input, long time_limit,
 		       struct deliver_outcome *o);
 
 #endif

@@ -28,10 +28,15 @@
 
 /* child_exec - the forked side: stdin/stdout/stderr, then exec */
 static void child_exec(const char *shell, const char *cmd, char *const envp[],
-		       int in_fd, int out_fd)
+		       const char *dir, int in_fd, int out_fd)
 {
 	struct strv argv = STRV_INIT;
 	const char *e = NULL;
+
+	if (dir == NULL || chdir(dir) < 0) {
+		if (chdir("/") < 0)
+			_exit(EX_OSERR);
+	}
 
 	if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
 		_exit(EX_OSERR);
@@ -103,9 +108,9 @@ static void first_line(const struct buf *out, char *dst, size_t n)
 	dst[len] = 0;
 }
 
-/* local_run_command - deliver input to a command; the caller already runs as the right user */
+/* local_run_command - deliver input to a command run in dir; the caller already runs as the right user */
 void local_run_command(const char *shell, const char *cmd, char *const envp[],
-		       const struct buf *input, long time_limit,
+		       const char *dir, const struct buf *input, long time_limit,
 		       struct deliver_outcome *o)
 {
 	int in[2], out[2], status = 0, timed_out;
@@ -126,7 +131,7 @@ void local_run_command(const char *shell, const char *cmd, char *const envp[],
 		setsid();
 		close(in[1]);
 		close(out[0]);
-		child_exec(shell, cmd, envp, in[0], out[1]);
+		child_exec(shell, cmd, envp, dir, in[0], out[1]);
 	}
 	close(in[0]);
 	close(out[1]);
