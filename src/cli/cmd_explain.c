@@ -79,17 +79,16 @@ static void on_verdict(void *ctx, struct smtpd_verdict *v)
 	buf_reset(&e->reply);
 	if (v->decision != SMTPD_OK)
 		buf_puts(&e->reply, buf_cstr(&v->reply));
-	if (v->hold_set)
-		strv_push(&e->effects, *buf_cstr(&v->hold) ? buf_cstr(&v->hold) : "(hold)");
-	for (size_t i = 0; i < v->warnings.n; i++)
-		strv_push(&e->effects, v->warnings.v[i]);
+	for (size_t i = 0; i < v->warnings.n; i++) {
+		struct buf b = BUF_INIT;
+
+		buf_printf(&b, "log: NOQUEUE: %s", v->warnings.v[i]);
+		strv_push_take(&e->effects, buf_steal(&b));
+	}
 	if (v->hold_set) {
 		struct buf b = BUF_INIT;
 
 		buf_printf(&b, "hold: %s", buf_cstr(&v->hold));
-		e->effects.n--;
-		free(e->effects.v[e->effects.n]);
-		e->effects.v[e->effects.n] = NULL;
 		strv_push_take(&e->effects, buf_steal(&b));
 	}
 	if (v->discard)

@@ -188,14 +188,24 @@ enum chk_status chk_action(struct smtpd_check_run *r, const char *value,
 				 *text ? text : "Service unavailable");
 		return CHK_DUNNO;
 	}
-	if (word_is(value, len, "HOLD")) {
+	if (word_is(value, len, "HOLD") || word_is(value, len, "DISCARD")) {
+		bool hold = word_is(value, len, "HOLD");
+		struct buf w = BUF_INIT;
+
+		if (*text)
+			buf_printf(&w, "<%s>: %s %s", reply_name, reply_class, text);
+		else
+			buf_printf(&w, "<%s>: %s triggers %s action", reply_name, reply_class,
+				   hold ? "HOLD" : "DISCARD");
+		chk_log_event(r, hold ? "hold" : "discard", buf_cstr(&w));
+		buf_free(&w);
+		if (!hold) {
+			v->discard = true;
+			return CHK_OK;
+		}
 		v->hold_set = true;
 		buf_set(&v->hold, *text ? text : "");
 		return CHK_DUNNO;
-	}
-	if (word_is(value, len, "DISCARD")) {
-		v->discard = true;
-		return CHK_OK;
 	}
 	if (word_is(value, len, "FILTER") || word_is(value, len, "REDIRECT") ||
 	    word_is(value, len, "BCC") || word_is(value, len, "PREPEND")) {
@@ -210,6 +220,14 @@ enum chk_status chk_action(struct smtpd_check_run *r, const char *value,
 			buf_free(&w);
 			return CHK_REJECT;
 		}
+		if (filter || word_is(value, len, "REDIRECT")) {
+			struct buf w = BUF_INIT;
+
+			buf_printf(&w, "<%s>: %s triggers %s %s", reply_name, reply_class,
+				   filter ? "FILTER" : "REDIRECT", text);
+			chk_log_event(r, filter ? "filter" : "redirect", buf_cstr(&w));
+			buf_free(&w);
+		}
 		if (filter)
 			buf_set(&v->filter, text);
 		else if (prepend)
@@ -221,11 +239,7 @@ enum chk_status chk_action(struct smtpd_check_run *r, const char *value,
 		return CHK_DUNNO;
 	}
 	if (word_is(value, len, "INFO") || word_is(value, len, "WARN")) {
-		struct buf w = BUF_INIT;
-
-		buf_printf(&w, "%s: %s: %s", word_is(value, len, "INFO") ? "info" : "warn",
-			   reply_name, text);
-		strv_push_take(&v->warnings, buf_steal(&w));
+		chk_log_event(r, word_is(value, len, "INFO") ? "info" : "warn", text);
 		return CHK_DUNNO;
 	}
 	if (len == 3 && isdigit((unsigned char)value[0]) && isdigit((unsigned char)value[1]) &&

@@ -91,6 +91,48 @@ static void set_verdict_log(struct smtpd_check_run *r, const char *reply)
 		buf_printf(&r->v.log, " helo=<%s>", r->f.helo);
 }
 
+/* chk_stage_name - the command Postfix names in logs and policy requests */
+const char *chk_stage_name(const struct smtpd_check_run *r)
+{
+	switch (r->stage) {
+	case SMTPD_STAGE_CONNECT:
+		return "CONNECT";
+	case SMTPD_STAGE_HELO:
+		return r->f.protocol && strcmp(r->f.protocol, "SMTP") == 0 ? "HELO" : "EHLO";
+	case SMTPD_STAGE_MAIL:
+		return "MAIL";
+	case SMTPD_STAGE_RCPT:
+		return "RCPT";
+	case SMTPD_STAGE_DATA:
+		return "DATA";
+	case SMTPD_STAGE_END_OF_DATA:
+		return "END-OF-MESSAGE";
+	case SMTPD_STAGE_ETRN:
+		return "ETRN";
+	case SMTPD_STAGE_VRFY:
+		return "VRFY";
+	}
+	return "RCPT";
+}
+
+/*
+ * chk_log_event - a line for the verdict's warnings in Postfix's grammar:
+ * "KIND: RCPT from host[addr]: TEXT; from=<s> to=<r> proto=ESMTP helo=<h>"
+ * (smtpd prefixes the queue ID or NOQUEUE).
+ */
+void chk_log_event(struct smtpd_check_run *r, const char *kind, const char *text)
+{
+	struct buf saved = BUF_INIT, line = BUF_INIT;
+
+	buf_set(&saved, buf_cstr(&r->v.log));
+	set_verdict_log(r, text);
+	buf_printf(&line, "%s: %s from %s: %s", kind, chk_stage_name(r), buf_cstr(&r->namaddr),
+		   buf_cstr(&r->v.log));
+	buf_set(&r->v.log, buf_cstr(&saved));
+	strv_push_take(&r->v.warnings, buf_steal(&line));
+	buf_free(&saved);
+}
+
 /* chk_reply_text - a complete reply "NNN X.Y.Z text" decided by a restriction */
 enum chk_status chk_reply_text(struct smtpd_check_run *r, const char *reply)
 {
@@ -105,13 +147,8 @@ enum chk_status chk_reply_text(struct smtpd_check_run *r, const char *reply)
 		code -= 100;
 	}
 	if (r->warn_if_reject) {
-		struct buf w = BUF_INIT;
-
-		buf_printf(&w, "reject_warning: %s", buf_cstr(&b));
-		set_verdict_log(r, buf_cstr(&b));
-		buf_printf(&w, "%s", buf_cstr(&r->v.log) + strlen(buf_cstr(&b)));
 		chk_trace(r, "warn_if_reject: would have replied \"%s\"", buf_cstr(&b));
-		strv_push_take(&r->v.warnings, buf_steal(&w));
+		chk_log_event(r, "reject_warning", buf_cstr(&b));
 		buf_free(&b);
 		return CHK_DUNNO;
 	}

@@ -196,6 +196,8 @@ struct chk_list *chk_class_find(struct smtpd_checks *c, const char *name);
 enum chk_status chk_reject(struct smtpd_check_run *r, int code, const char *dsn,
 			   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 enum chk_status chk_reply_text(struct smtpd_check_run *r, const char *reply);
+const char *chk_stage_name(const struct smtpd_check_run *r);
+void chk_log_event(struct smtpd_check_run *r, const char *kind, const char *text);
 void chk_trace(struct smtpd_check_run *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 enum chk_status chk_tempfail(struct smtpd_check_run *r, const char *what);

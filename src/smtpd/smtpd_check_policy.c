@@ -514,30 +514,6 @@ static void attr(struct buf *b, const char *name, const char *value)
 	buf_putc(b, '\n');
 }
 
-/* state_name - protocol_state for the stage */
-static const char *state_name(const struct smtpd_check_run *r)
-{
-	switch (r->stage) {
-	case SMTPD_STAGE_CONNECT:
-		return "CONNECT";
-	case SMTPD_STAGE_HELO:
-		return r->f.protocol && strcmp(r->f.protocol, "SMTP") == 0 ? "HELO" : "EHLO";
-	case SMTPD_STAGE_MAIL:
-		return "MAIL";
-	case SMTPD_STAGE_RCPT:
-		return "RCPT";
-	case SMTPD_STAGE_DATA:
-		return "DATA";
-	case SMTPD_STAGE_END_OF_DATA:
-		return "END-OF-MESSAGE";
-	case SMTPD_STAGE_ETRN:
-		return "ETRN";
-	case SMTPD_STAGE_VRFY:
-		return "VRFY";
-	}
-	return "RCPT";
-}
-
 /* build_request - every attribute of SMTPD_POLICY_README, unknown ones empty */
 static void build_request(struct smtpd_check_run *r, const struct chk_policy *p, struct buf *b)
 {
@@ -546,7 +522,7 @@ static void build_request(struct smtpd_check_run *r, const struct chk_policy *p,
 	char num[32];
 
 	attr(b, "request", "smtpd_access_policy");
-	attr(b, "protocol_state", state_name(r));
+	attr(b, "protocol_state", chk_stage_name(r));
 	attr(b, "protocol_name", f->protocol ? f->protocol : "SMTP");
 	attr(b, "helo_name", f->helo);
 	attr(b, "queue_id", f->queue_id);

@@ -93,6 +93,30 @@ def test_matches_postfix(script):
     assert not bad, "\n".join(bad)
 
 
+def log_lines(text):
+    """{step: [logged events]} ("  + log: …" lines under each step)."""
+    out, step, n = {}, None, 0
+    for line in text.splitlines():
+        if line and not line.startswith(" ") and not line.startswith("#"):
+            n += 1
+            step = (n, line)
+        elif line.startswith("  + log: ") and step:
+            out.setdefault(step, []).append(line[len("  + log: "):])
+    return out
+
+
+@pytest.mark.parametrize("script", [s for s in SCRIPTS
+                                    if os.path.exists(s[:-len(".script")] + ".postfix")],
+                         ids=lambda s: os.path.basename(s)[:-7])
+def test_log_events_match_postfix(script):
+    """warn, hold, discard, filter, redirect and reject_warning log lines read
+    as Postfix's (smtpd adds the queue ID where Postfix has one)."""
+    with open(script[:-len(".script")] + ".postfix") as fp:
+        theirs = log_lines(fp.read())
+    ours = log_lines(explain(script))
+    assert ours == theirs
+
+
 def test_explain_shows_why():
     """-v shows the restriction and table keys behind a refusal."""
     out = explain(os.path.join(FIXTURES, "login_first_match.script"), verbose=True)
