@@ -9,7 +9,7 @@
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-RUN="$ROOT/run"
+RUN="${OUTPOST_RUN_DIR:-$ROOT/run}"
 BUILD="${OUTPOST_BUILD:-$ROOT/build}"
 OUTPOST="$BUILD/src/cli/outpost"
 
@@ -42,6 +42,11 @@ if [ ! -f "$RUN/cert.pem" ] || [ ! -f "$RUN/key.pem" ]; then
 	    -keyout "$RUN/key.pem" -out "$RUN/cert.pem" 2>/dev/null
 	chmod 600 "$RUN/key.pem"
 	echo "run.sh: created a self-signed certificate in $RUN/cert.pem"
+fi
+
+if [ ! -d "$RUN/accounts" ]; then
+	"$OUTPOST" account -c "$RUN" rebuild
+	echo "run.sh: created the (empty) account tables in $RUN/accounts"
 fi
 
 echo "run.sh: starting Outpost (configuration $RUN); Ctrl-C stops it"

@@ -1,5 +1,5 @@
 /*
- * cmd_account - `outpost account add|del|list|passwd ADDRESS` and
+ * cmd_account - `outpost account add|del|list|passwd ADDRESS|rebuild` and
  * `outpost domain list`: mailbox accounts with yescrypt password hashes.
  *
  * Public: cmd_account, cmd_domain, acct_cli_open, acct_cli_usage.
@@ -153,7 +153,7 @@ static int acct_set_password(struct acct_store *st, const char *addr, const char
 	return 0;
 }
 
-#define ACCOUNT_USAGE "account [-c DIR] add|del|passwd ADDRESS [--password PW] | list"
+#define ACCOUNT_USAGE "account [-c DIR] add|del|passwd ADDRESS [--password PW] | list | rebuild"
 
 /* cmd_account - manage mailbox accounts */
 int cmd_account(int argc, char **argv)
@@ -171,7 +171,7 @@ int cmd_account(int argc, char **argv)
 	if (i >= argc)
 		return acct_cli_usage(ACCOUNT_USAGE);
 	verb = argv[i];
-	if (strcmp(verb, "list") == 0) {
+	if (strcmp(verb, "list") == 0 || strcmp(verb, "rebuild") == 0) {
 		if (argc != i + 1)
 			return acct_cli_usage(ACCOUNT_USAGE);
 	} else if (strcmp(verb, "add") == 0 || strcmp(verb, "passwd") == 0) {
@@ -208,6 +208,8 @@ int cmd_account(int argc, char **argv)
 		for (size_t k = 0; k < st.accounts.n; k++)
 			printf("%s\n", st.accounts.e[k].key);
 		rc = 0;
+	} else if (strcmp(verb, "rebuild") == 0) {
+		rc = 0;		/* the commit below regenerates every table */
 	} else if (strcmp(verb, "add") == 0) {
 		if (acct_get(&st.accounts, addr))
 			log_warn("account %s already exists", addr);

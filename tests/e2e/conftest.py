@@ -84,6 +84,27 @@ def wait_port(port, timeout=15.0, host="127.0.0.1"):
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
 
 
+DNSMASQ = "/usr/sbin/dnsmasq"
+
+
+def start_dnsmasq(*records):
+    """dnsmasq on a free loopback port serving only the given records
+    (dnsmasq options such as "--address=/x.test/127.0.0.1",
+    "--mx-host=x.test,mx.x.test,10"). Returns (process, "127.0.0.1:PORT")
+    for dns_servers; the caller terminates the process."""
+    err = ""
+    for _ in range(5):  # another test may take the port between probe and bind
+        port = free_port()
+        p = subprocess.Popen([DNSMASQ, "--no-daemon", f"--port={port}", "--listen-address=127.0.0.1",
+                              "--bind-interfaces", "--no-resolv", "--no-hosts", "--user=root",
+                              *records], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(0.5)
+        if p.poll() is None:
+            return p, f"127.0.0.1:{port}"
+        err = p.stderr.read().decode()
+    raise RuntimeError("dnsmasq did not start: " + err)
+
+
 class RawClient:
     """A plain socket speaking SMTP by hand (for what smtplib will not send)."""
 
