@@ -337,3 +337,18 @@ def test_tls_session_resumption(outpost, tmp_path):
     assert reused
     srv.wait_log(r"Anonymous TLS connection established from unknown\[127\.0\.0\.1\]: "
                  r"TLSv1\.3 with cipher \S+ \(\d+/\d+ bits\) \(resumed\)")
+
+
+def test_dovecot_failure_limit(outpost, tmp_path, dovecot):
+    srv = outpost(main=tls_main(tmp_path, smtpd_sasl_auth_enable="yes", smtpd_sasl_type="dovecot",
+                                smtpd_sasl_path=dovecot + "/auth", smtpd_sasl_failure_limit="2",
+                                smtpd_sasl_failure_delay="1s"))
+    with srv.smtp() as s:
+        s.starttls(context=client_ctx())
+        s.ehlo("client.example")
+        t = time.time()
+        assert s.docmd("AUTH PLAIN " + plain_b64("bob", "bad1"))[0] == 535
+        assert time.time() - t >= 0.9          # failures are answered slowly
+        assert s.docmd("AUTH PLAIN " + plain_b64("bob", "bad2"))[0] == 535
+        code, text = s.getreply()
+        assert code == 421 and b"too many failed authentications" in text
