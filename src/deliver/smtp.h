@@ -128,6 +128,8 @@ int smtp_sasl_credentials(const struct smtp_settings *s, const char *sender,
 const char *smtp_sasl_choose(const struct smtp_settings *s, const char *offered,
 			     bool tls, struct buf *why);
 void smtp_base64(const char *in, size_t len, struct buf *out);
+int smtp_cram_md5(const char *challenge_b64, const struct buf *user, const struct buf *pass,
+		  struct buf *out);
 
 /* smtp_proto helpers */
 void smtp_xtext(const char *in, struct buf *out);

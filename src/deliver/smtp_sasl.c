@@ -7,12 +7,14 @@
  * user@domain, @domain); then the name of the server actually connected;
  * then the nexthop as written ("[smtp.example.com]:587" must be listed in
  * that form). The value is "user:password", split at the first colon.
- * Mechanisms: what the server offers, that Outpost speaks (PLAIN, LOGIN),
+ * Mechanisms: what the server offers, that Outpost speaks (CRAM-MD5, PLAIN,
+ * LOGIN),
  * kept by smtp_sasl_mechanism_filter, and allowed by
  * smtp_sasl_security_options (smtp_sasl_tls_security_options inside TLS):
- * "noplaintext" forbids PLAIN and LOGIN, as with Postfix's defaults.
+ * "noplaintext" forbids PLAIN and LOGIN, as with Postfix's defaults, and
+ * "nodictionary" forbids CRAM-MD5.
  *
- * Public: smtp_sasl_credentials, smtp_sasl_choose, smtp_base64,
+ * Public: smtp_sasl_credentials, smtp_sasl_choose, smtp_base64, smtp_cram_md5,
  * smtp_xtext, smtp_stuff.
  * Errors: a failed lookup returns -1 with err (the caller defers).
  */
@@ -20,6 +22,7 @@
 
 #include <ctype.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -85,19 +88,25 @@ static bool has_word(const char *list, const char *word)
 const char *smtp_sasl_choose(const struct smtp_settings *s, const char *offered,
 			     bool tls, struct buf *why)
 {
-	static const char *const ours[] = { "PLAIN", "LOGIN" };
+	static const struct { const char *name; bool plaintext; } ours[] = {
+		{ "CRAM-MD5", false },	/* open to dictionary attacks, not to sniffing */
+		{ "PLAIN", true },
+		{ "LOGIN", true },
+	};
 	const char *opts = tls ? s->sasl_tls_opts : s->sasl_opts;
 
 	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
-		if (!has_word(offered, ours[i]))
+		if (!has_word(offered, ours[i].name))
 			continue;
-		if (*s->sasl_mech_filter && !has_word(s->sasl_mech_filter, ours[i]))
+		if (*s->sasl_mech_filter && !has_word(s->sasl_mech_filter, ours[i].name))
 			continue;
-		if (has_word(opts, "noplaintext"))
-			continue;	/* both of ours send the password as it is */
-		return ours[i];
+		if (ours[i].plaintext && has_word(opts, "noplaintext"))
+			continue;
+		if (!ours[i].plaintext && has_word(opts, "nodictionary"))
+			continue;
+		return ours[i].name;
 	}
-	buf_printf(why, "no mechanism available (server offers \"%s\"; Outpost speaks PLAIN and LOGIN; %s = %s%s)",
+	buf_printf(why, "no mechanism available (server offers \"%s\"; Outpost speaks CRAM-MD5, PLAIN and LOGIN; %s = %s%s)",
 		   offered, tls ? "smtp_sasl_tls_security_options" : "smtp_sasl_security_options", opts,
 		   *s->sasl_mech_filter ? ", with smtp_sasl_mechanism_filter" : "");
 	return NULL;
@@ -112,6 +121,38 @@ void smtp_base64(const char *in, size_t len, struct buf *out)
 	EVP_EncodeBlock(tmp, (const unsigned char *)in, (int)len);
 	buf_puts(out, (const char *)tmp);
 	free(tmp);
+}
+
+/* smtp_cram_md5 - the CRAM-MD5 response to a base64 challenge; -1 if it does not decode */
+int smtp_cram_md5(const char *challenge_b64, const struct buf *user, const struct buf *pass,
+		  struct buf *out)
+{
+	size_t len = strlen(challenge_b64), pad = 0;
+	unsigned char *chal = xmalloc(len / 4 * 3 + 4), mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+	struct buf resp = BUF_INIT;
+	int n;
+
+	if (len % 4 != 0 || (n = EVP_DecodeBlock(chal, (const unsigned char *)challenge_b64,
+						  (int)len)) < 0) {
+		free(chal);
+		return -1;
+	}
+	while (pad < 2 && len > pad && challenge_b64[len - 1 - pad] == '=')
+		pad++;
+	if (HMAC(EVP_md5(), pass->data ? pass->data : "", (int)pass->len, chal,
+		 (size_t)n - pad, mac, &maclen) == NULL) {
+		free(chal);
+		return -1;
+	}
+	buf_append(&resp, user->data ? user->data : "", user->len);
+	buf_putc(&resp, ' ');
+	for (unsigned i = 0; i < maclen; i++)
+		buf_printf(&resp, "%02x", mac[i]);
+	smtp_base64(resp.data, resp.len, out);
+	buf_free(&resp);
+	free(chal);
+	return 0;
 }
 
 /* smtp_xtext - RFC 3461 xtext for ENVID and ORCPT */

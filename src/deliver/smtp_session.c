@@ -43,13 +43,13 @@
 
 enum step {
 	ST_GREETING, ST_EHLO, ST_HELO, ST_STARTTLS, ST_AUTH, ST_AUTH_USER,
-	ST_AUTH_PASS, ST_MAIL, ST_RCPT, ST_DATA, ST_DOT, ST_QUIT,
+	ST_AUTH_PASS, ST_AUTH_CRAM, ST_MAIL, ST_RCPT, ST_DATA, ST_DOT, ST_QUIT,
 };
 
 static const char *const step_cmd[] = {
 	[ST_GREETING] = "initial greeting", [ST_EHLO] = "EHLO", [ST_HELO] = "HELO",
 	[ST_STARTTLS] = "STARTTLS", [ST_AUTH] = "AUTH", [ST_AUTH_USER] = "AUTH",
-	[ST_AUTH_PASS] = "AUTH", [ST_MAIL] = "MAIL FROM", [ST_RCPT] = "RCPT TO",
+	[ST_AUTH_PASS] = "AUTH", [ST_AUTH_CRAM] = "AUTH", [ST_MAIL] = "MAIL FROM", [ST_RCPT] = "RCPT TO",
 	[ST_DATA] = "DATA", [ST_DOT] = "end of DATA", [ST_QUIT] = "QUIT",
 };
 
@@ -58,7 +58,8 @@ static const char *const step_doing[] = {
 	[ST_EHLO] = "performing the EHLO handshake", [ST_HELO] = "performing the HELO handshake",
 	[ST_STARTTLS] = "sending STARTTLS", [ST_AUTH] = "performing the AUTH handshake",
 	[ST_AUTH_USER] = "performing the AUTH handshake",
-	[ST_AUTH_PASS] = "performing the AUTH handshake", [ST_MAIL] = "sending MAIL FROM",
+	[ST_AUTH_PASS] = "performing the AUTH handshake",
+	[ST_AUTH_CRAM] = "performing the AUTH handshake", [ST_MAIL] = "sending MAIL FROM",
 	[ST_RCPT] = "sending RCPT TO", [ST_DATA] = "sending DATA command",
 	[ST_DOT] = "sending end of data -- message may be sent more than once",
 	[ST_QUIT] = "sending QUIT",
@@ -178,7 +179,7 @@ static long timeout_of(const struct sess *ss, enum step st)
 
 	switch (st) {
 	case ST_GREETING: case ST_EHLO: case ST_HELO: case ST_AUTH: case ST_AUTH_USER:
-	case ST_AUTH_PASS:
+	case ST_AUTH_PASS: case ST_AUTH_CRAM:
 		return s->helo_timeout;
 	case ST_STARTTLS:
 		return s->starttls_timeout;
@@ -501,6 +502,8 @@ static bool start_auth(struct sess *ss)
 		buf_append(&plain, buf_cstr(&ss->pass), ss->pass.len);
 		smtp_base64(plain.data, plain.len, &b64);
 		send_cmd(ss, ST_AUTH, 0, "AUTH PLAIN %s", buf_cstr(&b64));
+	} else if (strcmp(mech, "CRAM-MD5") == 0) {
+		send_cmd(ss, ST_AUTH_CRAM, 0, "AUTH CRAM-MD5");
 	} else {
 		send_cmd(ss, ST_AUTH_USER, 0, "AUTH LOGIN");
 	}
@@ -545,7 +548,15 @@ static void auth_reply(struct sess *ss, enum step st)
 {
 	struct buf b64 = BUF_INIT;
 
-	if (ss->code == 334 && st == ST_AUTH_USER) {
+	if (ss->code == 334 && st == ST_AUTH_CRAM) {
+		if (smtp_cram_md5(buf_cstr(&ss->reply) + (ss->reply.len > 4 ? 4 : ss->reply.len),
+				  &ss->user, &ss->pass, &b64) < 0) {
+			host_fail(ss, "4.7.0", "SASL authentication failed; server %s[%s] sent a bad CRAM-MD5 challenge",
+				  ss->h->name, ss->h->addr_text);
+		} else {
+			send_cmd(ss, ST_AUTH, 0, "%s", buf_cstr(&b64));
+		}
+	} else if (ss->code == 334 && st == ST_AUTH_USER) {
 		smtp_base64(ss->user.data ? ss->user.data : "", ss->user.len, &b64);
 		send_cmd(ss, ST_AUTH_PASS, 0, "%s", buf_cstr(&b64));
 	} else if (ss->code == 334 && st == ST_AUTH_PASS) {
@@ -659,6 +670,7 @@ static void dispatch(struct sess *ss)
 	case ST_AUTH:
 	case ST_AUTH_USER:
 	case ST_AUTH_PASS:
+	case ST_AUTH_CRAM:
 		auth_reply(ss, p.step);
 		return;
 	case ST_MAIL:

@@ -99,11 +99,32 @@ static void test_sasl_choose(void **state)
 	(void)state;
 	assert_null(smtp_sasl_choose(&s, "PLAIN LOGIN", false, &why));
 	assert_non_null(strstr(buf_cstr(&why), "no mechanism available"));
-	assert_string_equal(smtp_sasl_choose(&s, "LOGIN PLAIN CRAM-MD5", true, &why), "PLAIN");
+	assert_string_equal(smtp_sasl_choose(&s, "LOGIN PLAIN", true, &why), "PLAIN");
+	assert_string_equal(smtp_sasl_choose(&s, "LOGIN PLAIN CRAM-MD5", false, &why), "CRAM-MD5");
+	s.sasl_opts = "nodictionary, noplaintext";
+	assert_null(smtp_sasl_choose(&s, "CRAM-MD5 PLAIN", false, &why));
 	s.sasl_mech_filter = "login";
 	assert_string_equal(smtp_sasl_choose(&s, "PLAIN LOGIN", true, &why), "LOGIN");
 	assert_null(smtp_sasl_choose(&s, "CRAM-MD5", true, &why));
 	buf_free(&why);
+}
+
+/* test_cram_md5 - RFC 2195's example exchange */
+static void test_cram_md5(void **state)
+{
+	struct buf user = BUF_INIT, pass = BUF_INIT, out = BUF_INIT;
+
+	(void)state;
+	buf_set(&user, "tim");
+	buf_set(&pass, "tanstaaftanstaaf");
+	assert_int_equal(smtp_cram_md5("PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+",
+				       &user, &pass, &out), 0);
+	assert_string_equal(buf_cstr(&out), "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw");
+	buf_reset(&out);
+	assert_int_equal(smtp_cram_md5("not base64!", &user, &pass, &out), -1);
+	buf_free(&user);
+	buf_free(&pass);
+	buf_free(&out);
 }
 
 /* host4/host6 - test addresses */
@@ -142,6 +163,7 @@ int main(void)
 		cmocka_unit_test(test_stuff),
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_sasl_choose),
+		cmocka_unit_test(test_cram_md5),
 		cmocka_unit_test(test_hosts_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@ goes through relayhost = relay B with the default credentials, which are
 looked up by the nexthop as written ("[127.0.0.1]:PORT"). Without a
 credential B answers 530 and the message is deferred with B's reply.
 """
+import hmac
 import json
 import os
 import shutil
@@ -75,9 +76,9 @@ class Recorder:
 
 class Relay:
     def __init__(self, host="127.0.0.1", port=None, tls=None, users=None, require=False, reject=None,
-                 implicit=False):
+                 implicit=False, recorder=None):
         self.port = port or free_port()
-        self.rec = Recorder(reject)
+        self.rec = recorder or Recorder(reject)
         kw = {}
         if tls and implicit:
             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -505,3 +506,38 @@ def test_wrapper_mode_and_native_host_lookup(tmp_path, pki):
     assert (r["status"], r["relay"]) == ("sent", f"localhost[127.0.0.1]:{a.port}"), r
     assert f"TLS connection established to localhost[127.0.0.1]:{a.port}" in log
     assert a.messages[0]["data"] == crlf(MESSAGE)
+
+
+class CramRecorder(Recorder):
+    """Also offers CRAM-MD5 (RFC 2195), checked against one secret."""
+    users = {"crammer": "cram-secret"}
+
+    async def auth_CRAM__MD5(self, server, args):
+        challenge = b"<12345.67890@relay.test>"
+        resp = await server.challenge_auth(challenge)
+        user, _, digest = resp.decode().partition(" ")
+        want = hmac.new(self.users.get(user, "").encode(), challenge, "md5").hexdigest()
+        ok = user in self.users and hmac.compare_digest(digest, want)
+        if ok:
+            server.session.outpost_login = user
+        return AuthResult(success=ok, handled=False)
+
+
+def test_cram_md5_passes_postfix_default_security_options(tmp_path, pki):
+    a = Relay(tls=(f"{pki}/relay-a.test.pem", f"{pki}/relay-a.test.key"), users={}, require=True,
+              recorder=CramRecorder())
+    try:
+        conf = conf_dir(tmp_path, "smtp_sasl_auth_enable = yes\n"
+                        f"smtp_sasl_password_maps = texthash:{tmp_path}/conf/sasl_passwd\n"
+                        "smtp_tls_security_level = encrypt\n")
+        write(f"{conf}/sasl_passwd", f"[127.0.0.1]:{a.port} crammer:cram-secret\n")
+        res, _ = deliver(conf, f"[127.0.0.1]:{a.port}", ["user@example.org"])
+        assert res["user@example.org"]["status"] == "sent", res
+        assert a.messages[0]["login"] == "crammer"
+        write(f"{conf}/sasl_passwd", f"[127.0.0.1]:{a.port} crammer:wrong\n")
+        res, _ = deliver(conf, f"[127.0.0.1]:{a.port}", ["user@example.org"])
+        assert res["user@example.org"]["status"] == "deferred"
+        assert "SASL authentication failed" in res["user@example.org"]["reply"]
+    finally:
+        a.stop()
+
