@@ -54,6 +54,7 @@ struct explain {
 	bool verbose;
 	/* session facts */
 	char *client_addr, *client_name, *reverse_name, *helo, *sasl, *sender;
+	char *last_rcpt;	/* the one recipient, named at DATA when there is one */
 	char *fingerprint;
 	bool tls, verified, pipelining, esmtp, in_mail;
 	size_t rcpt_count;
@@ -277,15 +278,18 @@ static int step(struct explain *e, char *line, const char *where)
 		if (a == NULL)
 			goto bad;
 		reply = check(e, rcpt ? SMTPD_STAGE_RCPT : SMTPD_STAGE_VRFY, a, NULL);
-		if (reply == NULL && rcpt)
+		if (reply == NULL && rcpt) {
 			e->rcpt_count++;
+			set_str(&e->last_rcpt, a);
+		}
 		free(a);
 		show(e, buf_cstr(&title), reply, rcpt ? "250 2.1.5 Ok" : "252 2.0.0 Ok");
 	} else if (strcmp(verb, "data") == 0) {
-		reply = check(e, SMTPD_STAGE_DATA, NULL, NULL);
+		reply = check(e, SMTPD_STAGE_DATA, e->rcpt_count == 1 ? e->last_rcpt : NULL, NULL);
 		show(e, buf_cstr(&title), reply, "354 End data with <CR><LF>.<CR><LF>");
 	} else if (strcmp(verb, "eod") == 0) {
-		reply = check(e, SMTPD_STAGE_END_OF_DATA, NULL, NULL);
+		reply = check(e, SMTPD_STAGE_END_OF_DATA, e->rcpt_count == 1 ? e->last_rcpt : NULL,
+			      NULL);
 		show(e, buf_cstr(&title), reply, "250 2.0.0 Ok: queued");
 	} else if (strcmp(verb, "etrn") == 0) {
 		reply = check(e, SMTPD_STAGE_ETRN, NULL, arg);
@@ -483,6 +487,7 @@ static void explain_free(struct explain *e)
 	free(e->sasl);
 	free(e->sender);
 	free(e->fingerprint);
+	free(e->last_rcpt);
 }
 
 /* run_options - one transaction from the command line */

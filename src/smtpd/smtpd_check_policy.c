@@ -558,6 +558,7 @@ static void build_request(struct smtpd_check_run *r, const struct chk_policy *p,
 	attr(b, "server_port", num);
 	attr(b, "compatibility_level", config_str(r->c->cf, "compatibility_level"));
 	attr(b, "mail_version", OUTPOST_VERSION);
+	attr(b, "tls_sni", NULL);	/* 3.12; smtpd does not pass the SNI name yet */
 	buf_putc(b, '\n');
 }
 

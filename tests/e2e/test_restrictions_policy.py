@@ -245,3 +245,41 @@ def test_policy_in_client_list_at_rcpt(tmp_path, server):
     assert replies(out)[-1] == ("554 5.7.1 <unknown[192.0.2.7]>: Client host rejected: "
                                 "blocked by policy")
     assert server.requests[0]["protocol_state"] == "RCPT"
+
+
+def postfix_requests():
+    path = os.path.join(ROOT, "tests", "fixtures", "restrictions", "policy_requests.postfix")
+    reqs, cur = [], {}
+    with open(path) as fp:
+        for line in fp:
+            line = line.rstrip("\n")
+            if line.startswith("#"):
+                continue
+            if not line:
+                if cur:
+                    reqs.append(cur)
+                cur = {}
+                continue
+            name, _, value = line.partition("=")
+            cur[name] = value
+    return reqs
+
+
+def test_requests_match_postfix(tmp_path, server):
+    """The same transaction Postfix 3.7 was recorded on: every attribute it
+    sent is sent, with the same value where the value is not per-process."""
+    explain(tmp_path, [
+        "smtpd_recipient_restrictions = check_policy_service { inet:127.0.0.1:%d, "
+        "policy_context=ctx }, reject_unauth_destination" % server.port,
+        f"smtpd_data_restrictions = check_policy_service inet:127.0.0.1:{server.port}"],
+        ["client 192.0.2.7 client.example.net", "sasl alice", "ehlo client.example.net",
+         "mail <alice@example.com>", "rcpt <bob@example.com>", "data", "eod"])
+    theirs = postfix_requests()
+    assert len(server.requests) == len(theirs) == 2
+    varying = {"client_port", "server_port", "queue_id", "instance", "sasl_method"}
+    for ours, pf in zip(server.requests, theirs):
+        missing = set(pf) - set(ours)
+        assert not missing, f"attributes Postfix sends and we do not: {missing}"
+        for name in set(pf) - varying:
+            assert ours[name] == pf[name], (name, ours[name], pf[name])
+    assert server.requests[0]["instance"] == server.requests[1]["instance"]
