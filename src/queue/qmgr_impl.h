@@ -48,6 +48,7 @@ struct qmgr_dest {
 	struct qmgr_transport *tp;
 	struct qmgr_entry *head, **tail;
 	struct qmgr_entry *last;	/* tail entry, NULL when empty */
+	long queued;			/* entries waiting */
 	long active;
 	struct qmgr_window win;
 	time_t dead_until;		/* 0 = alive */
@@ -77,7 +78,8 @@ struct qmgr_job {			/* one running agent process */
 	int fd;
 	struct event *ev;
 	struct buf out;
-	struct qmgr_entry *entry;
+	struct qmgr_entry **entries;	/* one destination, delivered in turn */
+	size_t nentries;
 	struct timeval start;
 	struct qmgr_job *next;
 };

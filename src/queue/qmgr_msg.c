@@ -126,6 +126,7 @@ static void entry_add(struct qmgr_msg *msg, struct qmgr_dest *d, size_t idx)
 		*d->tail = e;
 		d->tail = &e->next;
 		d->last = e;
+		d->queued++;
 		msg->refs++;
 	}
 	e->rcpt = xreallocarray(e->rcpt, e->nrcpt + 1, sizeof(size_t));
@@ -195,8 +196,10 @@ static void log_active(struct qmgr_msg *msg)
 		 msg->q->sender, (long long)msg->q->content_length, msg->q->nrcpt);
 }
 
-/* msg_take - open a file moved to active/ and route it */
-static void msg_take(struct qmgr *m, const char *id)
+/* msg_take - open a file moved to active/ and route it; from is where it
+ * came from (a HOLD decided by cleanup applies to new mail only, so a
+ * released message is not held again) */
+static void msg_take(struct qmgr *m, const char *id, enum queue_state from)
 {
 	struct buf path = BUF_INIT, err = BUF_INIT;
 	struct qmgr_msg *msg;
@@ -215,6 +218,12 @@ static void msg_take(struct qmgr *m, const char *id)
 		return;
 	}
 	buf_free(&err);
+	if (from == QUEUE_INCOMING && qfile_attr(q, QATTR_HOLD)) {
+		if (queue_move(m->qdir, id, QUEUE_ACTIVE, QUEUE_HOLD) == 0)
+			log_info("%s: placed on hold: %s", id, qfile_attr(q, QATTR_HOLD));
+		qfile_free(&q);
+		return;
+	}
 	msg = xcalloc(1, sizeof(*msg));
 	msg->q = q;
 	gettimeofday(&msg->active_time, NULL);
@@ -238,7 +247,7 @@ static void take_from(struct qmgr *m, enum queue_state st)
 	for (size_t i = 0; i < ids.n && (long)m->nmsgs < m->active_limit; i++) {
 		if (queue_move(m->qdir, ids.v[i], st, QUEUE_ACTIVE) < 0)
 			continue;	/* taken away by a tool meanwhile */
-		msg_take(m, ids.v[i]);
+		msg_take(m, ids.v[i], st);
 	}
 	strv_free(&ids);
 }
@@ -297,7 +306,7 @@ void qmgr_scan_deferred(struct qmgr *m, bool all, const char *domain, const char
 			due = stat(path.data, &st) == 0 && st.st_mtime <= now;
 		}
 		if (due && queue_move(m->qdir, ids.v[i], QUEUE_DEFERRED, QUEUE_ACTIVE) == 0)
-			msg_take(m, ids.v[i]);
+			msg_take(m, ids.v[i], QUEUE_DEFERRED);
 	}
 	if (all || domain || id) {	/* a flush also revives dead destinations */
 		for (struct qmgr_transport *tp = m->transports; tp; tp = tp->next)

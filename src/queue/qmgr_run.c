@@ -24,6 +24,8 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 
+#define QMGR_BATCH_MAX	16
+
 /* entry_done - one less entry for its message; the last one decides */
 static void entry_done(struct qmgr *m, struct qmgr_entry **ep)
 {
@@ -86,7 +88,12 @@ void qmgr_apply_result(struct qmgr *m, struct qmgr_entry *e, struct delivery *d,
 
 	for (size_t i = 0; i < d->nrcpt; i++)
 		changed |= record_rcpt(m, e->msg, &d->rcpt[i], start);
-	if (changed && qfile_sync(e->msg->q) < 0)
+	/* The status bytes must be durable only while other deliveries of the
+	 * message are still running; when this was the last one, the message
+	 * is removed or deferred next, and deferring syncs the file itself.
+	 * A crash before the removal is durable repeats these deliveries at
+	 * worst (at least once), it never loses one. */
+	if (changed && e->msg->refs > 1 && qfile_sync(e->msg->q) < 0)
 		log_warn("%s: sync queue file: %m", e->msg->q->id);
 	entry_done(m, &e);
 }
@@ -177,38 +184,33 @@ static void put_field(struct buf *b, const char *s, bool last)
 	}
 }
 
-/* child_run - in the forked child: run the agent, report, exit */
-static void __attribute__((noreturn)) child_run(struct qmgr *m, struct qmgr_entry *e, int fd)
+/* child_one - run the agent on one entry, append its result lines */
+static void child_one(struct qmgr *m, struct qmgr_entry *e, size_t j, struct buf *out)
 {
-	const struct delivery_agent *agent = e->dest->tp->agent;
 	struct delivery d;
-	struct buf out = BUF_INIT;
-	struct buf name = BUF_INIT;
-	size_t off = 0;
 
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGCHLD, SIG_DFL);
-	buf_printf(&name, "outpost/%s", e->dest->tp->name);
-	log_init(name.data);
-	alarm((unsigned)(config_time(m->cf, "daemon_timeout") > 0 ? config_time(m->cf, "daemon_timeout")
-								 : 18000));
 	build_delivery(m, e, &d);
-	agent->fn(&d);
+	e->dest->tp->agent->fn(&d);
 	for (size_t i = 0; i < d.nrcpt; i++) {
 		const struct delivery_rcpt *r = &d.rcpt[i];
 
-		buf_printf(&out, "%zu %d %s %.6f %.6f ", r->index, (int)r->status,
+		buf_printf(out, "%zu %zu %d %s %.6f %.6f ", j, r->index, (int)r->status,
 			   r->dsn[0] ? r->dsn : "-", r->conn_delay, r->xfer_delay);
-		put_field(&out, buf_cstr(&r->relay), false);
-		buf_putc(&out, ' ');
-		put_field(&out, buf_cstr(&r->reply), true);
-		buf_putc(&out, '\n');
+		put_field(out, buf_cstr(&r->relay), false);
+		buf_putc(out, ' ');
+		put_field(out, buf_cstr(&r->reply), true);
+		buf_putc(out, '\n');
 	}
-	while (off < out.len) {
-		ssize_t n = write(fd, out.data + off, out.len - off);
+	delivery_free(&d);
+}
+
+/* write_all - the whole buffer to fd, or exit */
+static void write_all(int fd, struct buf *out)
+{
+	size_t off = 0;
+
+	while (off < out->len) {
+		ssize_t n = write(fd, out->data + off, out->len - off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -216,35 +218,61 @@ static void __attribute__((noreturn)) child_run(struct qmgr *m, struct qmgr_entr
 			_exit(1);
 		off += (size_t)n;
 	}
+	buf_reset(out);
+}
+
+/* child_run - in the forked child: run the agent on each entry in turn,
+ * reporting after each one, so a crash loses only the entry at hand */
+static void __attribute__((noreturn)) child_run(struct qmgr *m, struct qmgr_job *job, int fd)
+{
+	struct buf out = BUF_INIT;
+	struct buf name = BUF_INIT;
+	long timeout = config_time(m->cf, "daemon_timeout");
+
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	buf_printf(&name, "outpost/%s", job->entries[0]->dest->tp->name);
+	log_init(name.data);
+	alarm((unsigned)(timeout > 0 ? timeout : 18000));
+	for (size_t j = 0; j < job->nentries; j++) {
+		child_one(m, job->entries[j], j, &out);
+		write_all(fd, &out);
+	}
 	_exit(0);
 }
 
-/* parse_results - "INDEX STATUS DSN CONN XFER RELAY REPLY" lines */
-static void parse_results(struct qmgr_job *job, struct delivery *d)
+/* parse_results - "ENTRY INDEX STATUS DSN CONN XFER RELAY REPLY" lines for entry j */
+static void parse_results(struct qmgr_job *job, size_t j, struct delivery *d)
 {
-	char *cur = job->out.data;
+	char *copy = xstrdup(buf_cstr(&job->out));
+	char *cur = copy;
 	char *line;
 
 	while (cur && (line = strsep(&cur, "\n")) != NULL) {
-		char *f[6], *p = line;
-		long idx, st;
+		char *f[7], *p = line;
+		long ent, idx, st;
 		int k;
 
-		for (k = 0; k < 6 && (f[k] = str_token(&p, " ")) != NULL; k++)
+		for (k = 0; k < 7 && (f[k] = str_token(&p, " ")) != NULL; k++)
 			;
-		if (k < 6 || str_parse_long(f[0], &idx) < 0 || str_parse_long(f[1], &st) < 0)
+		if (k < 7 || str_parse_long(f[0], &ent) < 0 || ent != (long)j ||
+		    str_parse_long(f[1], &idx) < 0 || str_parse_long(f[2], &st) < 0)
 			continue;
 		for (size_t i = 0; i < d->nrcpt; i++) {
 			struct delivery_rcpt *r = &d->rcpt[i];
 
 			if (r->index != (size_t)idx || st < DELIVERY_SENT || st > DELIVERY_BOUNCED)
 				continue;
-			set_result(r, (enum delivery_status)st, strcmp(f[2], "-") ? f[2] : "",
-				   strcmp(f[5], "-") ? f[5] : "none", p ? p : "");
-			r->conn_delay = strtod(f[3], NULL);
-			r->xfer_delay = strtod(f[4], NULL);
+			set_result(r, (enum delivery_status)st, strcmp(f[3], "-") ? f[3] : "",
+				   strcmp(f[6], "-") ? f[6] : "none", p ? p : "");
+			r->conn_delay = strtod(f[4], NULL);
+			r->xfer_delay = strtod(f[5], NULL);
 		}
 	}
+	free(copy);
 }
 
 /* feedback - the destination's window learns from this delivery */
@@ -273,20 +301,15 @@ static void feedback(struct qmgr *m, struct qmgr_dest *dest, const struct delive
 	}
 }
 
-/* job_finish - the agent closed its pipe: collect, apply, reschedule */
-static void job_finish(struct qmgr *m, struct qmgr_job *job)
+/* finish_entry - results of entry j of a finished job */
+static void finish_entry(struct qmgr *m, struct qmgr_job *job, size_t j, int status)
 {
-	struct qmgr_entry *e = job->entry;
+	struct qmgr_entry *e = job->entries[j];
 	struct qmgr_dest *dest = e->dest;
 	struct delivery d;
-	int status = 0;
 
-	event_free(job->ev);
-	close(job->fd);
-	while (waitpid(job->pid, &status, 0) < 0 && errno == EINTR)
-		;
 	build_delivery(m, e, &d);
-	parse_results(job, &d);
+	parse_results(job, j, &d);
 	for (size_t i = 0; i < d.nrcpt; i++) {
 		struct buf why = BUF_INIT;
 
@@ -301,12 +324,27 @@ static void job_finish(struct qmgr *m, struct qmgr_job *job)
 		set_result(&d.rcpt[i], DELIVERY_DEFERRED, "4.3.0", "none", why.data);
 		buf_free(&why);
 	}
-	dest->active--;
-	dest->tp->active--;
 	feedback(m, dest, &d);
 	qmgr_apply_result(m, e, &d, &job->start);
 	delivery_free(&d);
+}
+
+/* job_finish - the agent closed its pipe: collect, apply, reschedule */
+static void job_finish(struct qmgr *m, struct qmgr_job *job)
+{
+	struct qmgr_dest *dest = job->entries[0]->dest;
+	int status = 0;
+
+	event_free(job->ev);
+	close(job->fd);
+	while (waitpid(job->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	dest->active--;
+	dest->tp->active--;
+	for (size_t j = 0; j < job->nentries; j++)
+		finish_entry(m, job, j, status);
 	buf_free(&job->out);
+	free(job->entries);
 	free(job);
 	qmgr_schedule(m);
 }
@@ -329,33 +367,38 @@ static void on_job_read(evutil_socket_t fd, short what, void *arg)
 	job_finish(job->m, job);
 }
 
-/* start_job - fork the agent for one entry */
-static void start_job(struct qmgr *m, struct qmgr_entry *e)
+/* start_job - fork the agent for the entries of one destination */
+static void start_job(struct qmgr *m, struct qmgr_entry **entries, size_t n)
 {
-	struct qmgr_job *job;
+	struct qmgr_dest *dest = entries[0]->dest;
+	struct qmgr_job *job = xcalloc(1, sizeof(*job));
 	int fds[2];
 	pid_t pid;
 
+	job->m = m;
+	job->entries = entries;
+	job->nentries = n;
 	if (pipe2(fds, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
-		qmgr_defer_entry(m, e, "4.3.0", "cannot start the delivery agent", "none");
+		for (size_t j = 0; j < n; j++)
+			qmgr_defer_entry(m, entries[j], "4.3.0", "cannot start the delivery agent",
+					 "none");
+		free(entries);
+		free(job);
 		return;
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		child_run(m, e, fds[1]);
+		child_run(m, job, fds[1]);
 	}
 	close(fds[1]);
 	fcntl(fds[0], F_SETFL, O_NONBLOCK);
-	job = xcalloc(1, sizeof(*job));
 	job->pid = pid;
 	job->fd = fds[0];
-	job->entry = e;
-	job->m = m;
 	gettimeofday(&job->start, NULL);
 	job->ev = event_new(m->base, fds[0], EV_READ | EV_PERSIST, on_job_read, job);
 	event_add(job->ev, NULL);
-	e->dest->active++;
-	e->dest->tp->active++;
+	dest->active++;
+	dest->tp->active++;
 }
 
 /* pop_entry - first queued entry of a destination */
@@ -364,6 +407,7 @@ static struct qmgr_entry *pop_entry(struct qmgr_dest *d)
 	struct qmgr_entry *e = d->head;
 
 	d->head = e->next;
+	d->queued--;
 	if (d->head == NULL) {
 		d->tail = &d->head;
 		d->last = NULL;
@@ -416,6 +460,17 @@ static void revive_or_defer(struct qmgr *m, struct qmgr_transport *tp, time_t no
 	}
 }
 
+/* batch_size - entries one agent process takes in turn: one while the
+ * destination's queue is short, more when it is deep (saves a fork and,
+ * for agents that keep connections, a connection per message) */
+static size_t batch_size(const struct qmgr_dest *d)
+{
+	double per = (double)d->queued / (d->win.window > 1 ? d->win.window : 1);
+	size_t n = per < 1 ? 1 : (size_t)per;
+
+	return n > QMGR_BATCH_MAX ? QMGR_BATCH_MAX : n;
+}
+
 /* qmgr_schedule - start as many deliveries as the limits allow */
 void qmgr_schedule(struct qmgr *m)
 {
@@ -432,7 +487,13 @@ void qmgr_schedule(struct qmgr *m)
 							 "mail transport unavailable", "none");
 			continue;
 		}
-		while (tp->active < tp->proc_limit && (d = pick_dest(tp)) != NULL)
-			start_job(m, pop_entry(d));
+		while (tp->active < tp->proc_limit && (d = pick_dest(tp)) != NULL) {
+			size_t n = batch_size(d), k = 0;
+			struct qmgr_entry **v = xcalloc(n, sizeof(*v));
+
+			while (k < n && d->head)
+				v[k++] = pop_entry(d);
+			start_job(m, v, k);
+		}
 	}
 }

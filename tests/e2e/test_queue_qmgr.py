@@ -401,3 +401,17 @@ def test_flush_when_down_and_usage(tmp_path):
     assert r.returncode == 2 and "usage:" in r.stderr
     r = subprocess.run([OUTPOST, "queue", "-c", str(conf)], capture_output=True, text=True)
     assert r.returncode == 0 and "Mail queue is empty" in r.stdout
+
+
+def test_hold_attribute_from_cleanup_is_honoured(outpost):
+    """cleanup marks HOLD in the envelope; qmgr never delivers such new mail,
+    and a release delivers it without holding it again."""
+    srv = start(outpost)
+    qid = inject(srv, queue_file("alice@src.test", ["h@discard.test"], MSG,
+                                 attrs={"hold_reason": "header X-Hold: yes"}))
+    srv.wait_log(rf"{qid}: placed on hold: header X-Hold: yes")
+    assert os.path.exists(os.path.join(srv.dir, "queue", "hold", qid))
+    assert "h@discard.test" not in srv.log()
+    assert queue_cmd(srv, "release", qid).returncode == 0
+    assert queue_cmd(srv, "flush").returncode == 0
+    srv.wait_log(rf"{qid}: to=<h@discard.test>, .*status=sent")
