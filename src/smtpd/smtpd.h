@@ -189,6 +189,7 @@ struct smtpd_session {
 	bool finishing;		/* cleanup_finish() outstanding */
 	bool free_pending;	/* client gone while finishing */
 	bool in_read;		/* inside the read loop (no re-entry) */
+	bool out_blocked;	/* replies piled up unread: input paused */
 	bool data_cont;		/* the last DATA piece ended without LF */
 	bool closing;
 };

@@ -45,6 +45,7 @@
 #include "smtpd/smtpd_sasl.h"
 
 #define SMTPD_READ_HIWAT (64 * 1024)
+#define SMTPD_WRITE_HIWAT (64 * 1024)
 
 static void session_read(struct bufferevent *bev, void *ctx);
 static void session_write(struct bufferevent *bev, void *ctx);
@@ -524,6 +525,13 @@ static void session_read(struct bufferevent *bev, void *ctx)
 	}
 	s->in_read = true;
 	while (!s->closing && (s->state == S_CMD || s->state == S_DATA || s->state == S_AUTH)) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) > SMTPD_WRITE_HIWAT) {
+			/* The client sends but does not read our replies: stop
+			 * reading until it does (session_write resumes). */
+			s->out_blocked = true;
+			bufferevent_disable(bev, EV_READ);
+			break;
+		}
 		if (!one_line(s, in))
 			break;
 	}
@@ -543,6 +551,10 @@ static void session_write(struct bufferevent *bev, void *ctx)
 		session_free(s);
 	else if (s->state == S_STARTTLS)
 		smtpd_tls_start(s, false);
+	else if (s->out_blocked) {
+		s->out_blocked = false;
+		smtpd_resume(s);
+	}
 }
 
 /* session_event - EOF, errors, timeouts and the TLS handshake's end */
