@@ -74,6 +74,8 @@ struct config;
 struct config *config_load(const char *config_dir, struct buf *err);
 struct config *config_load_files(const char *main_cf, const char *master_cf,
 				 struct buf *err);
+/* A service's view: "name" (an inet service first) or "name/type"; the
+ * result is a separate config the caller frees. */
 struct config *config_for_service(const struct config *base,
 				  const char *service_name, struct buf *err);
 struct config *config_load_text(const char *main_text, size_t main_len,
@@ -84,6 +86,11 @@ void config_free(struct config **cfp);
  * whose configuration was broken since it started). */
 struct config *config_load_unchecked(const char *config_dir);
 
+/* Getters expand $references. Strings returned stay valid until
+ * config_free (also across config_set). config_time is in seconds, a bare
+ * number taken in the parameter's default unit. A config is not shared
+ * between threads; the registry is built on first use (do that before
+ * starting threads, e.g. by loading the configuration). */
 const char *config_dir(const struct config *cf);
 const char *config_str(struct config *cf, const char *name);
 bool config_bool(struct config *cf, const char *name);
@@ -92,6 +99,9 @@ long config_time(struct config *cf, const char *name);
 long config_size(struct config *cf, const char *name);
 void config_list(struct config *cf, const char *name, struct strv *out);
 bool config_is_set(const struct config *cf, const char *name);
+/* Set name as if main.cf said so; a value that does not validate (type,
+ * bounds, loops, or breaking another parameter that refers to it) is
+ * refused with the reason in err and the old value kept. */
 int config_set(struct config *cf, const char *name, const char *value,
 	       struct buf *err);
 
