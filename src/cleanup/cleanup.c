@@ -46,6 +46,15 @@ static bool cleanup_local_domain(const char *domain, void *ctx)
 	return cleanup_resolve && resolve_local_domain_cb(domain, cleanup_resolve);
 }
 
+/* int_param - an integer parameter, with Postfix's default for one the
+ * registry does not (yet) declare */
+static long int_param(struct config *cf, const char *name, long def)
+{
+	if (param_lookup(name) == NULL && !config_is_set(cf, name))
+		return def;
+	return config_int(cf, name);
+}
+
 /* cleanup_cf_free - one service's settings and tables */
 static void cleanup_cf_free(struct cleanup_cf **gp)
 {
