@@ -531,6 +531,42 @@ static void test_registry_defaults(void **state)
 	buf_free(&why);
 }
 
+/* test_logging - maillog_file and syslog_name shape the log lines */
+static void test_logging(void **state)
+{
+	struct buf err = BUF_INIT, text = BUF_INIT, want = BUF_INIT;
+	char path[128], line[512];
+	struct config *cf;
+	FILE *fp;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/maillog", tmpdir);
+	buf_printf(&text, "maillog_file = %s\nsyslog_name = outpost/submission\n", path);
+	cf = load(buf_cstr(&text), NULL, &err);
+	assert_non_null(cf);
+	assert_int_equal(config_apply_logging(cf, "smtpd", &err), 0);
+	log_info("hello from the test");
+	log_set_target(LOG_TARGET_STDERR, NULL);
+	log_init("config_test");
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(line, sizeof(line), fp));
+	fclose(fp);
+	buf_printf(&want, " outpost/submission/smtpd[%ld]: hello from the test\n", (long)getpid());
+	if (strstr(line, buf_cstr(&want)) == NULL)
+		fail_msg("log line \"%s\" lacks \"%s\"", line, buf_cstr(&want));
+	config_free(&cf);
+	cf = load("maillog_file = /nonexistent/dir/log\n", NULL, &err);
+	assert_non_null(cf);
+	assert_int_equal(config_apply_logging(cf, "smtpd", &err), -1);
+	assert_non_null(strstr(buf_cstr(&err), "maillog_file /nonexistent/dir/log: cannot open"));
+	log_init("config_test");
+	config_free(&cf);
+	buf_free(&err);
+	buf_free(&text);
+	buf_free(&want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -540,6 +576,7 @@ int main(void)
 		cmocka_unit_test(test_set),	 cmocka_unit_test(test_path),
 		cmocka_unit_test(test_lint),	 cmocka_unit_test(test_registry),
 		cmocka_unit_test(test_registry_defaults),
+		cmocka_unit_test(test_logging),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
