@@ -236,15 +236,15 @@ static int acct_read(const char *dir, const char *name, struct acct_file *f, str
 }
 
 /* acct_write_atomic - replace dir/name with text: temp file, fsync, rename */
-static int acct_write_atomic(const char *dir, const char *name, const struct buf *text,
-			     mode_t mode, struct buf *err)
+int acct_write_atomic(const char *dir, const char *name, const struct buf *text,
+		      unsigned mode, struct buf *err)
 {
 	struct buf tmp = BUF_INIT, path = BUF_INIT;
 	int fd, rc = -1;
 
 	buf_printf(&tmp, "%s/.%s.%ld.tmp", dir, name, (long)getpid());
 	buf_printf(&path, "%s/%s", dir, name);
-	fd = open(buf_cstr(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	fd = open(buf_cstr(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
 	if (fd < 0) {
 		buf_printf(err, "create %s: %s", buf_cstr(&tmp), strerror(errno));
 		goto out;
@@ -280,9 +280,9 @@ static void acct_fsync_dir(const char *dir)
 	}
 }
 
-/* acct_open - lock the directory and load the three source files */
+/* acct_open - lock the store and load the three sources */
 int acct_open(struct acct_store *st, const char *dir, const char *delimiters,
-	      bool for_write, struct buf *err)
+	      const char *backend, bool for_write, struct buf *err)
 {
 	struct buf lock = BUF_INIT;
 
@@ -290,10 +290,19 @@ int acct_open(struct acct_store *st, const char *dir, const char *delimiters,
 	st->lock_fd = -1;
 	st->dir = xstrdup(dir);
 	st->delimiters = xstrdup(delimiters ? delimiters : "");
+	if (backend && *backend && strcmp(backend, "files") != 0) {
+		if (strcmp(backend, "sqlite") != 0) {
+			buf_printf(err, "account_backend = %s: expected files or sqlite", backend);
+			return -1;
+		}
+		st->sqlite = true;
+	}
 	if (for_write && mkdir(dir, 0750) < 0 && errno != EEXIST) {
 		buf_printf(err, "create %s: %s", dir, strerror(errno));
 		return -1;
 	}
+	if (st->sqlite)
+		return acct_sqlite_open(st, for_write, err);
 	buf_printf(&lock, "%s/.lock", dir);
 	st->lock_fd = open(buf_cstr(&lock), (for_write ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC, 0640);
 	if (st->lock_fd < 0 && (for_write || errno != ENOENT)) {
@@ -316,6 +325,8 @@ int acct_open(struct acct_store *st, const char *dir, const char *delimiters,
 /* acct_close - release memory and the lock */
 void acct_close(struct acct_store *st)
 {
+	if (st->sqlite)
+		acct_sqlite_close(st);
 	acct_file_free(&st->accounts);
 	acct_file_free(&st->aliases);
 	acct_file_free(&st->senders);
@@ -489,6 +500,8 @@ int acct_commit(struct acct_store *st, struct buf *err)
 	struct buf text = BUF_INIT;
 	int rc = 0;
 
+	if (st->sqlite)
+		return acct_sqlite_commit(st, err);
 	memset(gen, 0, sizeof(gen));
 	acct_format(&st->accounts, acct_banner, &text);
 	rc |= acct_write_atomic(st->dir, "accounts", &text, 0600, err);

@@ -20,6 +20,12 @@
  * extension, so they are unioned with the owner's own entry at the
  * user@domain step of the search rather than shadowed by it.
  *
+ * With account_backend = sqlite the same three sources live in one SQLite
+ * database (accounts.sqlite: accounts, alias_targets, senders), written in
+ * one transaction, and the generated tables are sqlite_table(5) files
+ * (*.cf) whose queries give the same answers, so several instances can
+ * share the database (accounts_sqlite.c).
+ *
  * Errors: every function returns -1 with a one-line reason in err and
  * writes nothing.
  */
@@ -44,6 +50,8 @@ struct acct_file {
 
 struct acct_store {
 	char *dir;		/* the account directory */
+	bool sqlite;		/* account_backend = sqlite */
+	struct sqlite3 *db;	/* open database (sqlite backend) */
 	char *delimiters;	/* recipient_delimiter, for grants */
 	int lock_fd;
 	struct acct_file accounts;
@@ -52,7 +60,7 @@ struct acct_store {
 };
 
 int acct_open(struct acct_store *st, const char *dir, const char *delimiters,
-	      bool for_write, struct buf *err);
+	      const char *backend, bool for_write, struct buf *err);
 void acct_close(struct acct_store *st);
 int acct_commit(struct acct_store *st, struct buf *err);
 
@@ -65,6 +73,13 @@ bool acct_has_pair(const struct acct_file *f, const char *key, const char *value
 
 int acct_check_address(const char *addr, bool allow_domain, struct buf *err);
 char *acct_domain_of(const char *addr);
+int acct_write_atomic(const char *dir, const char *name, const struct buf *text,
+		      unsigned mode, struct buf *err);
+
+/* accounts_sqlite.c */
+int acct_sqlite_open(struct acct_store *st, bool for_write, struct buf *err);
+int acct_sqlite_commit(struct acct_store *st, struct buf *err);
+void acct_sqlite_close(struct acct_store *st);
 void acct_alias_owners(const struct acct_store *st, const char *alias, struct strv *out);
 
 #endif

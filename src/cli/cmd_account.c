@@ -61,7 +61,8 @@ int acct_cli_open(int argc, char **argv, bool for_write, struct acct_store *st,
 		return -1;
 	}
 	if (acct_open(st, config_str(cf, "account_directory"),
-		      config_str(cf, "recipient_delimiter"), for_write, &err) < 0) {
+		      config_str(cf, "recipient_delimiter"), config_str(cf, "account_backend"),
+		      for_write, &err) < 0) {
 		log_warn("%s", buf_cstr(&err));
 		buf_free(&err);
 		acct_close(st);

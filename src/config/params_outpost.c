@@ -52,6 +52,8 @@ const struct param_def params_outpost[] = {
 	  "tables of user -> password hash for Outpost's built-in SASL server" },
 	{ "account_directory", PARAM_STR, "$config_directory/accounts", 1, 0, 0,
 	  "where outpost account/alias/sender keep accounts, aliases and send-as grants" },
+	{ "account_backend", PARAM_STR, "files", 1, 0, 0,
+	  "store of outpost account/alias/sender: files (texthash tables) or sqlite (one shared database)" },
 	{ "master_pid_file", PARAM_STR, "pid/master.pid", 1, 0, 0,
 	  "where the running master records its process id (relative to queue_directory)" },
 	{ "master_restart_delay", PARAM_TIME, "1s", 0, 3600, 's',

@@ -6,6 +6,8 @@ reads (checked through `outpost map`, i.e. the same table engine).
 """
 import hashlib
 import os
+import pathlib
+import sqlite3
 import subprocess
 import threading
 
@@ -29,11 +31,31 @@ smtpd_sender_login_maps = unionmap:{
 """
 
 
-@pytest.fixture
-def conf(tmp_path):
-    (tmp_path / "main.cf").write_text(MAIN_CF)
+class ConfDir(type(pathlib.Path())):
+    """The configuration directory, knowing which account backend it uses."""
+    backend = "files"
+
+
+SQLITE_LOGIN_MAPS = """\
+smtpd_sender_login_maps = unionmap:{
+    sqlite:$account_directory/login-accounts.cf,
+    sqlite:$account_directory/login-aliases.cf,
+    sqlite:$account_directory/login-grants.cf,
+    sqlite:$account_directory/login-domains.cf }
+"""
+
+
+@pytest.fixture(params=["files", "sqlite"])
+def conf(tmp_path, request):
+    text = MAIN_CF
+    if request.param == "sqlite":
+        text = text[:text.index("smtpd_sender_login_maps")] + SQLITE_LOGIN_MAPS
+        text += "account_backend = sqlite\n"
+    (tmp_path / "main.cf").write_text(text)
     (tmp_path / "master.cf").write_text("")
-    return tmp_path
+    conf = ConfDir(tmp_path)
+    conf.backend = request.param
+    return conf
 
 
 def run(conf, *args, stdin=None):
@@ -43,11 +65,36 @@ def run(conf, *args, stdin=None):
 
 
 def snapshot(conf):
+    """What the store holds: file contents, and a database's rows (its WAL
+    files may change on a read; its rows may not)."""
     d = conf / "accounts"
     if not d.exists():
         return {}
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(d.iterdir()) if p.name != ".lock"}
+    snap = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(d.iterdir())
+            if p.name != ".lock" and not p.name.startswith("accounts.sqlite")}
+    if (d / "accounts.sqlite").exists():
+        db = sqlite3.connect(d / "accounts.sqlite")
+        for t in ("accounts", "alias_targets", "senders"):
+            snap[t] = sorted(db.execute(f"SELECT * FROM {t}").fetchall())
+        db.close()
+    return snap
+
+
+def source(conf, name):
+    """A source of the store as "key value" lines, whatever the backend."""
+    d = conf / "accounts"
+    if conf.backend == "files":
+        return (d / name).read_text()
+    db = sqlite3.connect(d / "accounts.sqlite")
+    if name == "accounts":
+        rows = db.execute("SELECT address, hash FROM accounts ORDER BY address").fetchall()
+    elif name == "aliases":
+        rows = db.execute("SELECT alias, group_concat(target, ',') FROM "
+                          "(SELECT * FROM alias_targets ORDER BY alias, rowid) GROUP BY alias").fetchall()
+    else:
+        rows = db.execute("SELECT login, address FROM senders ORDER BY 1, 2").fetchall()
+    db.close()
+    return "".join(f"{k} {v}\n" for k, v in rows)
 
 
 def ok(conf, *args, stdin=None):
@@ -67,6 +114,25 @@ def refused(conf, *args, stdin=None, want="", status=None):
     return p
 
 
+def lookup(conf, table, key):
+    """Ask a generated table through the table engine, as the server does."""
+    d = conf / "accounts"
+    if conf.backend == "sqlite":
+        spec = f"sqlite:{d}/{table}.cf"
+    elif table == "login-domains":
+        spec = f"regexp:{d}/login-domains.regexp"
+    else:
+        spec = f"texthash:{d}/{table}"
+    p = subprocess.run([OUTPOST, "map", "-q", key, spec], capture_output=True, text=True)
+    assert p.returncode in (0, 1), (spec, key, p.stderr)
+    return p.stdout.strip() if p.returncode == 0 else None
+
+
+def owners(conf, table, key):
+    v = lookup(conf, table, key)
+    return None if v is None else sorted(v.split(","))
+
+
 def populate(conf):
     ok(conf, "account", "add", "alice@example.test", stdin="pw-alice\n")
     ok(conf, "account", "add", "bob@example.test", stdin="pw-bob\n")
@@ -75,14 +141,19 @@ def populate(conf):
 
 def test_account_add_hashes_with_yescrypt(conf):
     populate(conf)
-    text = (conf / "accounts" / "accounts").read_text()
+    text = source(conf, "accounts")
     line = [l for l in text.splitlines() if l.startswith("alice@example.test ")][0]
     assert line.split()[1].startswith("$y$")
     assert "pw-alice" not in text
-    assert oct((conf / "accounts" / "accounts").stat().st_mode & 0o777) == "0o600"
+    store = "accounts" if conf.backend == "files" else "accounts.sqlite"
+    assert oct((conf / "accounts" / store).stat().st_mode & 0o777) == "0o600"
+    assert lookup(conf, "passwords" if conf.backend == "sqlite" else "accounts",
+                  "alice@example.test").startswith("$y$")
     assert ok(conf, "account", "list").split() == ["admin@example.test", "alice@example.test", "bob@example.test"]
-    vm = (conf / "accounts" / "vmailbox").read_text()
-    assert "alice@example.test example.test/alice/" in vm
+    assert lookup(conf, "vmailbox", "alice@example.test") == "example.test/alice/"
+    assert lookup(conf, "vmailbox", "carol@example.test") is None
+    assert lookup(conf, "domains", "example.test") is not None
+    assert lookup(conf, "domains", "external.example") is None
     assert ok(conf, "domain", "list").split() == ["example.test"]
 
 
@@ -132,21 +203,22 @@ def test_alias_targets_own_the_alias_and_catchall_grants_nothing(conf):
     ok(conf, "alias", "add", "sales@example.test", "alice@example.test,bob@example.test")
     ok(conf, "alias", "add", "team@example.test", "sales@example.test")
     ok(conf, "alias", "add", "@example.test", "admin@example.test")
-    owners = (conf / "accounts" / "login-aliases").read_text()
-    assert "sales@example.test alice@example.test,bob@example.test" in owners
-    assert "team@example.test alice@example.test,bob@example.test" in owners
-    keys = [l.split()[0] for l in owners.splitlines() if l and not l.startswith("#")]
-    assert "@example.test" not in keys  # receiving a catch-all grants no sending
-    virtual = (conf / "accounts" / "virtual").read_text()
+    both = ["alice@example.test", "bob@example.test"]
+    assert owners(conf, "login-aliases", "sales@example.test") == both
+    assert owners(conf, "login-aliases", "team@example.test") == both  # through the chain
+    # receiving a catch-all grants no sending
+    assert lookup(conf, "login-aliases", "@example.test") is None
     # a catch-all must not swallow existing mailboxes: identity entries
-    assert "alice@example.test alice@example.test" in virtual
-    assert "@example.test admin@example.test" in virtual
+    assert lookup(conf, "virtual", "alice@example.test") == "alice@example.test"
+    assert lookup(conf, "virtual", "@example.test") == "admin@example.test"
+    assert owners(conf, "virtual", "sales@example.test") == both
     out = ok(conf, "sender", "can", "alice@example.test")
     assert "sales@example.test" in out and "team@example.test" in out
     ok(conf, "alias", "del", "sales@example.test", "bob@example.test")
-    assert "sales@example.test alice@example.test\n" in (conf / "accounts" / "aliases").read_text()
+    assert "sales@example.test alice@example.test\n" in source(conf, "aliases")
     ok(conf, "alias", "del", "sales@example.test")
-    assert not any(l.startswith("sales@") for l in (conf / "accounts" / "aliases").read_text().splitlines())
+    assert not any(l.startswith("sales@") for l in source(conf, "aliases").splitlines())
+    assert lookup(conf, "virtual", "sales@example.test") is None
 
 
 def test_grants_external_address_and_domain(conf):
@@ -165,6 +237,9 @@ def test_grants_external_address_and_domain(conf):
     assert "alice@example.test,admin@example.test" in who, who
     who = ok(conf, "sender", "who", "noreply@external.example")
     assert "bob@example.test" in who and "admin" not in who.split("(key")[0]
+    assert lookup(conf, "login-domains", "carol@example.test") == "admin@example.test"
+    assert lookup(conf, "login-domains", "carol+x@example.test") is None
+    assert lookup(conf, "login-domains", "@example.test") is None
     ok(conf, "sender", "deny", "bob@example.test", "noreply@external.example")
     who = ok(conf, "sender", "who", "noreply@external.example")
     assert "no owner" in who
@@ -175,7 +250,8 @@ def test_account_del_drops_its_grants(conf):
     ok(conf, "sender", "allow", "bob@example.test", "noreply@external.example")
     ok(conf, "account", "del", "bob@example.test")
     assert "bob@" not in ok(conf, "sender", "list")
-    assert "bob@" not in (conf / "accounts" / "login-accounts").read_text()
+    assert lookup(conf, "login-accounts", "bob@example.test") is None
+    assert lookup(conf, "login-grants", "noreply@external.example") is None
 
 
 def test_concurrent_invocations_lose_nothing(conf):
@@ -193,5 +269,5 @@ def test_concurrent_invocations_lose_nothing(conf):
     for t in threads:
         t.join()
     assert not errors
-    text = (conf / "accounts" / "aliases").read_text()
+    text = source(conf, "aliases")
     assert all(f"list{i}@example.test admin@example.test" in text for i in range(12))

@@ -36,7 +36,24 @@ class Sink:
         return "250 2.0.0 Ok: sunk"
 
 
-def example_config(d, ports, relay_port, dns):
+# account_backend = sqlite: the same tables, answered by one shared database
+# (docs/outpost-account.md shows these lines).
+SQLITE_TABLES = {
+    "virtual_mailbox_domains": "sqlite:$account_directory/domains.cf",
+    "virtual_mailbox_maps": "sqlite:$account_directory/vmailbox.cf",
+    "virtual_alias_maps": "sqlite:$account_directory/virtual.cf",
+    "smtpd_sasl_password_maps": "sqlite:$account_directory/passwords.cf",
+}
+SQLITE_LOGIN_MAPS = """smtpd_sender_login_maps = unionmap:{
+    sqlite:$account_directory/login-accounts.cf,
+    sqlite:$account_directory/login-aliases.cf,
+    sqlite:$account_directory/login-grants.cf,
+    sqlite:$account_directory/login-domains.cf }
+account_backend = sqlite
+"""
+
+
+def example_config(d, ports, relay_port, dns, backend):
     """examples/ as scripts/run.sh lays it out, on the given ports."""
     os.makedirs(d)
     for name in os.listdir(os.path.join(ROOT, "examples")):
@@ -57,6 +74,12 @@ def example_config(d, ports, relay_port, dns):
         assert n == 1, k
     # the outside world: external.example resolves (reject_unknown_recipient_domain
     # stays on) and every remote domain goes to the test's relay
+    if backend == "sqlite":
+        for k, v in SQLITE_TABLES.items():
+            main, n = re.subn(rf"(?m)^{k} = .*$", f"{k} = {v}", main)
+            assert n == 1, k
+        main, n = re.subn(r"(?ms)^smtpd_sender_login_maps = .*?\}\n", SQLITE_LOGIN_MAPS, main)
+        assert n == 1
     main += (f"\nrelayhost = [127.0.0.1]:{relay_port}\nsmtpd_peername_lookup = no\n"
              f"dns_servers = {dns}\n")
     open(os.path.join(d, "main.cf"), "w").write(main)
@@ -77,14 +100,14 @@ def cli(d, *args, stdin=None):
 
 
 class Server:
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, backend):
         self.sink = Sink()
         self.controller = aiosmtpd.Controller(self.sink, hostname="127.0.0.1", port=free_port())
         self.controller.start()
         self.dns, dns = start_dnsmasq("--address=/external.example/127.0.0.1")
         self.ports = {n: free_port() for n in ("smtp", "submission", "smtps")}
         self.dir = str(tmp_path / "run")
-        example_config(self.dir, self.ports, self.controller.port, dns)
+        example_config(self.dir, self.ports, self.controller.port, dns, backend)
         cli(self.dir, "account", "rebuild")
         for user in ("alice", "bob", "admin"):
             cli(self.dir, "account", "add", f"{user}@example.test", stdin=f"pw-{user}\n")
@@ -158,9 +181,9 @@ class Server:
         raise AssertionError(f"'{subject}' never reached the relay; log:\n{self.log()[-3000:]}")
 
 
-@pytest.fixture
-def server(tmp_path):
-    srv = Server(tmp_path)
+@pytest.fixture(params=["files", "sqlite"])
+def server(tmp_path, request):
+    srv = Server(tmp_path, request.param)
     yield srv
     srv.stop()
 
