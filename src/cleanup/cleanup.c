@@ -46,15 +46,6 @@ static bool cleanup_local_domain(const char *domain, void *ctx)
 	return cleanup_resolve && resolve_local_domain_cb(domain, cleanup_resolve);
 }
 
-/* int_param - an integer parameter, with Postfix's default for one the
- * registry does not (yet) declare */
-static long int_param(struct config *cf, const char *name, long def)
-{
-	if (param_lookup(name) == NULL && !config_is_set(cf, name))
-		return def;
-	return config_int(cf, name);
-}
-
 /* cleanup_cf_free - one service's settings and tables */
 static void cleanup_cf_free(struct cleanup_cf **gp)
 {
@@ -93,7 +84,7 @@ static struct cleanup_cf *cleanup_cf_new(const char *service, struct config *cf,
 	g->myhostname = xstrdup(config_str(cf, "myhostname"));
 	g->message_size_limit = config_size(cf, "message_size_limit");
 	g->header_size_limit = config_size(cf, "header_size_limit");
-	g->hopcount_max = config_int(cf, "hopcount_limit");
+	g->hopcount_limit = config_int(cf, "hopcount_limit");
 	g->always_add_missing_headers = config_bool(cf, "always_add_missing_headers");
 	g->enable_original_recipient = config_bool(cf, "enable_original_recipient");
 	g->remote_header_rewrite_domain = xstrdup(config_str(cf, "remote_header_rewrite_domain"));

@@ -39,7 +39,7 @@ struct cleanup_cf {
 	char *myhostname;
 	long message_size_limit;
 	long header_size_limit;
-	long hopcount_max;
+	long hopcount_limit;
 	bool always_add_missing_headers;
 	bool enable_original_recipient;
 	char *remote_header_rewrite_domain;

@@ -262,7 +262,7 @@ static void process_header(struct cleanup *c)
 	buf_free(&replaced);
 	cleanup_mime_header(c, hdr->data, hdr->len);
 	if (h != NULL) {
-		if (h->id == HDR_RECEIVED && ++c->hops >= c->ccf->hopcount_max &&
+		if (h->id == HDR_RECEIVED && ++c->hops >= c->ccf->hopcount_limit &&
 		    !(c->errs & CLEANUP_E_HOPS)) {
 			c->errs |= CLEANUP_E_HOPS;
 			log_warn("%s: message rejected: hopcount exceeded", c->id);

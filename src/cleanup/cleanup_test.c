@@ -323,7 +323,7 @@ static void test_failures(void **state)
 		  "451 4.6.0 Alias expansion error",
 		  "unreasonable virtual_alias_maps map nesting for loop1@example.com -- message "
 		  "not accepted, try again later" },
-		/* Postfix 3.7 counts its own Received: too: 49 + 1 reach hopcount_max 50 */
+		/* Postfix 3.7 counts its own Received: too: 49 + 1 reach hopcount_limit 50 */
 		{ "hop count", "Received: a\nReceived: b\nReceived: c\nReceived: d\nReceived: e\n"
 			       "Received: f\nReceived: g\nReceived: h\nReceived: i\n\nx",
 		  "r@remote.example", "554 5.4.0 Error: too many hops",
@@ -496,7 +496,7 @@ static void test_line_cont(void **state)
 	buf_free(&content);
 }
 
-/* test_hops_below_limit - hopcount_max - 2 earlier hops pass */
+/* test_hops_below_limit - hopcount_limit - 2 earlier hops pass */
 static void test_hops_below_limit(void **state)
 {
 	struct msg m = { "192.0.2.1", "s@example.com", { "r@remote.example" },
