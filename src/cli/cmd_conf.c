@@ -175,6 +175,54 @@ static void conf_warn_unused(struct config *cf)
 	strv_free(&out);
 }
 
+/* conf_option - one option letter into o; -1 when it is not ours */
+static int conf_option(struct conf_opts *o, int ch, int *edit_flag)
+{
+	switch (ch) {
+	case 'c':
+		o->dir = optarg;
+		o->dir_given = 1;
+		break;
+	case 'd':
+		o->defaults = 1;
+		break;
+	case 'e':
+	case '#':
+	case 'X':
+		o->edit = ch == 'e' ? CONFIG_EDIT_SET : ch == '#' ? CONFIG_EDIT_COMMENT
+								    : CONFIG_EDIT_REMOVE;
+		(*edit_flag)++;
+		break;
+	case 'f':
+		o->fold = 1;
+		break;
+	case 'h':
+		o->values_only = 1;
+		break;
+	case 'n':
+		o->non_default = 1;
+		break;
+	case 'x':
+		o->expand = 1;
+		break;
+	case 'M':
+		o->mode = CONF_MODE_MASTER;
+		break;
+	case 'F':
+		o->mode = CONF_MODE_FIELDS;
+		break;
+	case 'P':
+		o->mode = CONF_MODE_SVC_PARAMS;
+		break;
+	case 'j':
+		o->json = 1;
+		break;
+	default:
+		return -1;
+	}
+	return 0;
+}
+
 /* cmd_conf - entry point */
 int cmd_conf(int argc, char **argv)
 {
@@ -192,55 +240,10 @@ int cmd_conf(int argc, char **argv)
 	o.dir = CONFIG_DEFAULT_DIR;
 	o.edit = -1;
 	while ((ch = getopt_long(argc, argv, "c:defhnxMFPX#", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			o.dir = optarg;
-			o.dir_given = 1;
-			break;
-		case 'd':
-			o.defaults = 1;
-			break;
-		case 'e':
-			o.edit = CONFIG_EDIT_SET;
-			edit_flag++;
-			break;
-		case '#':
-			o.edit = CONFIG_EDIT_COMMENT;
-			edit_flag++;
-			break;
-		case 'X':
-			o.edit = CONFIG_EDIT_REMOVE;
-			edit_flag++;
-			break;
-		case 'f':
-			o.fold = 1;
-			break;
-		case 'h':
-			o.values_only = 1;
-			break;
-		case 'n':
-			o.non_default = 1;
-			break;
-		case 'x':
-			o.expand = 1;
-			break;
-		case 'M':
-			o.mode = CONF_MODE_MASTER;
-			break;
-		case 'F':
-			o.mode = CONF_MODE_FIELDS;
-			break;
-		case 'P':
-			o.mode = CONF_MODE_SVC_PARAMS;
-			break;
-		case 'j':
-			o.json = 1;
-			break;
-		case 'D':
+		if (ch == 'D')
 			return conf_show_docs(argc - optind, argv + optind);
-		default:
+		if (conf_option(&o, ch, &edit_flag) < 0)
 			return conf_usage();
-		}
 	}
 	argc -= optind;
 	argv += optind;

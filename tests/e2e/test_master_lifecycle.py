@@ -211,7 +211,7 @@ def test_stock_debian_master_cf(conf):
         lines = f.read().splitlines(True)
     out, skip = [], False
     for line in lines:
-        if line.startswith(("submission ", "smtps ", "127.0.0.1:10025 ")):
+        if line.startswith(("submission ", "submissions ", "127.0.0.1:10025 ")):
             skip = True
             continue
         if skip and line[:1] in (" ", "\t"):
