@@ -252,6 +252,7 @@ int cli_pickup_main(struct config *cf, const struct master_service *svc, const i
 		log_fatal("event_base_new failed");
 	if (cleanup_init(p.base, cf, &err) < 0)
 		log_fatal("cleanup: %s", buf_cstr(&err));
+	queue_purge_incomplete(p.qdir, QUEUE_MAILDROP, 3600);
 	p.fifo_fd = open_fifo(p.qdir, fds, nfds);
 	fcntl(p.fifo_fd, F_SETFL, O_NONBLOCK);
 	p.fifo_ev = event_new(p.base, p.fifo_fd, EV_READ | EV_PERSIST, on_fifo, &p);

@@ -6,7 +6,7 @@
  * qfile_append, qfile_writer_size, qfile_commit, qfile_abort, qfile_wakeup,
  * qfile_notify,
  * qfile_make_id, qfile_valid_id, qfile_id_time; for qfile_commit.c:
- * qfile_writer_finish, qfile_writer_publish, qfile_writer_free,
+ * qfile_writer_finish, qfile_writer_done, qfile_writer_free,
  * qfile_errno_reply.
  *
  * Bad input / trouble: a failed write is remembered and reported once, at
@@ -165,7 +165,7 @@ struct qfile_writer *qfile_create(const char *queue_dir, const char *subdir, str
 	w->dirfd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (w->dirfd < 0 && errno == EACCES) {
 		/* maildrop is write-only for submitters: no fsync of the
-		 * directory; syncfs() after the rename stands in for it */
+		 * directory; syncfs() stands in for it */
 		w->dirfd = open(w->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		w->dir_path_only = true;
 	}
@@ -190,9 +190,25 @@ struct qfile_writer *qfile_create(const char *queue_dir, const char *subdir, str
 	}
 	if (mode != 0600)
 		(void)fchmod(w->fd, mode);	/* umask must not hide it from pickup */
+	w->mode = mode;
 	w->created = true;
 	gettimeofday(&w->arrival, NULL);
 	qfile_make_id(w->id, &w->arrival, (unsigned long)st.st_ino);
+	/* the final name now: the file stays invisible to readers until its
+	 * owner-execute bit says complete (set at commit, before the sync) */
+	if (renameat2(w->dirfd, w->tmp_name, w->dirfd, w->id, RENAME_NOREPLACE) < 0) {
+		int e = errno;
+
+		buf_puts(err, qfile_errno_reply(e));
+		log_warn("rename %s: %s", w->tmp_path, strerror(e));
+		qfile_writer_free(&w);
+		return NULL;
+	}
+	xfree(&w->tmp_name);
+	xfree(&w->tmp_path);
+	w->tmp_name = xstrdup(w->id);
+	buf_printf(&tmp, "%s/%s", w->dir, w->id);
+	w->tmp_path = buf_steal(&tmp);
 	w->sender = xstrdup("");
 	/* placeholders: header and content record heads are rewritten at commit */
 	buf_printf(&w->out, "%c%010d:v1 env=%012d len=%012d\n", QREC_HEADER, QFILE_HDR_DATA, 0, 0);
@@ -375,24 +391,17 @@ int qfile_writer_finish(struct qfile_writer *w)
 		writer_fail(w, errno, "pwrite");
 		return -1;
 	}
-	return 0;
-}
-
-/* qfile_writer_publish - rename to the queue ID (caller syncs the dir) */
-int qfile_writer_publish(struct qfile_writer *w)
-{
-	if (renameat2(w->dirfd, w->tmp_name, w->dirfd, w->id, RENAME_NOREPLACE) < 0) {
-		writer_fail(w, errno, "rename");
+	if (fchmod(w->fd, w->mode | S_IXUSR) < 0) {	/* complete */
+		writer_fail(w, errno, "fchmod");
 		return -1;
 	}
-	w->created = false;
 	return 0;
 }
 
-/* qfile_writer_sync_dir - make the rename durable */
-int qfile_writer_sync_dir(struct qfile_writer *w)
+/* qfile_writer_done - durable: the file is no longer ours to remove */
+void qfile_writer_done(struct qfile_writer *w)
 {
-	return w->dir_path_only ? syncfs(w->fd) : fsync(w->dirfd);
+	w->created = false;
 }
 
 /* qfile_writer_free - close, remove an unpublished file, release memory */
@@ -426,20 +435,18 @@ void qfile_writer_free(struct qfile_writer **wp)
 	xfree(wp);
 }
 
-/* qfile_commit - finish, fsync file, rename, fsync directory */
+/* qfile_commit - finish, then file and directory entry durable at once */
 int qfile_commit(struct qfile_writer **wp, struct buf *err)
 {
 	struct qfile_writer *w = *wp;
 	int rc = -1;
 
 	if (qfile_writer_finish(w) == 0) {
-		if (fsync(w->fd) < 0)
-			writer_fail(w, errno, "fsync");
-		else if (qfile_writer_publish(w) == 0) {
-			if (qfile_writer_sync_dir(w) < 0)
-				writer_fail(w, errno, "fsync directory");
-			else
-				rc = 0;
+		if (syncfs(w->fd) < 0 && (fsync(w->fd) < 0 || (!w->dir_path_only && fsync(w->dirfd) < 0)))
+			writer_fail(w, errno, "sync");
+		else {
+			qfile_writer_done(w);
+			rc = 0;
 		}
 	}
 	if (rc < 0)

@@ -26,13 +26,18 @@
  *	   _BOUNCED; a recipient not pending is never tried again
  *	E  end of envelope (empty); anything missing makes the file corrupt
  *
- * Crash safety. The writer creates DIR/tmp.PID.N, writes content as it
- * arrives, and at commit writes the envelope and the header, makes the
- * data durable (fsync, or one syncfs(2) for a whole batch of commits),
- * renames the file to DIR/QUEUEID and makes the directory durable. Only
- * then does the commit report success, and only then is the file visible
- * under its queue ID. Status bytes are changed with pwrite(2) of one byte
- * and qfile_sync().
+ * Crash safety. The writer creates DIR/tmp.PID.N, learns its inode, and
+ * renames it at once to DIR/QUEUEID (the ID is known from then on). The
+ * file is incomplete while its owner-execute bit is clear; readers that
+ * scan incoming/ and maildrop/ skip such files. At commit the writer adds
+ * the envelope and the header, sets the execute bit, and makes file and
+ * directory entry durable with one syncfs(2) (one per batch of commits in
+ * the group committer; fsync of file and directory where syncfs fails).
+ * Only then does the commit report success. A crash before that leaves an
+ * incomplete file (never delivered, removed later by qmgr) or a complete
+ * one that was never acknowledged (delivered: at most a duplicate, never a
+ * loss). Status bytes are changed with pwrite(2) of one byte and
+ * qfile_sync().
  *
  * Queue IDs use Postfix's long form (enable_long_queue_ids = yes):
  * arrival seconds and microseconds in base 52, a 'z', then the file's
@@ -107,11 +112,15 @@ struct event_base;
 
 #define QFILE_ID_MAX		32
 
+/* a file in incoming/ or maildrop/ is complete when its mode has this */
+#define QFILE_COMPLETE_BIT	0100
+
 /* ---- writer ---- */
 
 struct qfile_writer;
 
-/* qfile_create - start a message in queue_dir/subdir (e.g. "incoming") */
+/* qfile_create - start a message in queue_dir/subdir (e.g. "incoming");
+ * mode 0600 (0644 in maildrop, for pickup), plus u+x once complete */
 struct qfile_writer *qfile_create(const char *queue_dir, const char *subdir,
 				  struct buf *err);
 const char *qfile_writer_id(const struct qfile_writer *w);

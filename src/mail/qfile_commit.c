@@ -5,8 +5,8 @@
  * flushes, not the CPU, bound an MTA. The committer lets each SMTP session
  * hand over its finished file and carry on; a background thread takes
  * every file waiting at that moment, makes all of them durable with one
- * syncfs(2) (falling back to fsync per file where syncfs is missing),
- * renames each into place, fsyncs each directory once, and reports back
+ * syncfs(2) (falling back to fsync per file and directory where syncfs
+ * fails), and reports back
  * through an eventfd watched by the caller's libevent loop. The done
  * callbacks therefore always run in the loop's thread, never re-entrantly
  * from qfile_commit_async().
@@ -48,10 +48,12 @@ struct qfile_committer {
 	struct event *ev;
 };
 
-/* sync_batch - data of every file in the batch to disk */
+/* sync_batch - every file of the batch, with its directory entry, to
+ * disk: one syncfs(2) covers them all; where it fails, fsync each file and
+ * each directory once */
 static void sync_batch(struct commit_job *batch)
 {
-	struct commit_job *j;
+	struct commit_job *j, *k;
 	int fd = -1;
 
 	for (j = batch; j; j = j->next)
@@ -59,32 +61,20 @@ static void sync_batch(struct commit_job *batch)
 			fd = j->w->fd;
 			break;
 		}
-	if (fd < 0)
-		return;
-	if (syncfs(fd) == 0)
+	if (fd < 0 || syncfs(fd) == 0)
 		return;
 	for (j = batch; j; j = j->next)
 		if (j->status == 0 && fsync(j->w->fd) < 0)
 			j->status = errno;
-}
-
-/* publish_batch - rename into place, then one fsync per directory */
-static void publish_batch(struct commit_job *batch)
-{
-	struct commit_job *j, *k;
-
-	for (j = batch; j; j = j->next)
-		if (j->status == 0 && qfile_writer_publish(j->w) < 0)
-			j->status = j->w->error;
 	for (j = batch; j; j = j->next) {
 		bool seen = false;
 
-		if (j->status != 0)
+		if (j->status != 0 || j->w->dir_path_only)
 			continue;
 		for (k = batch; k != j; k = k->next)
-			if (k->status == 0 && strcmp(k->w->dir, j->w->dir) == 0)
+			if (strcmp(k->w->dir, j->w->dir) == 0)
 				seen = true;
-		if (!seen && qfile_writer_sync_dir(j->w) < 0) {
+		if (!seen && fsync(j->w->dirfd) < 0) {
 			int e = errno;
 
 			for (k = j; k; k = k->next)
@@ -116,7 +106,9 @@ static void *committer_thread(void *arg)
 		pthread_mutex_unlock(&c->mu);
 
 		sync_batch(batch);
-		publish_batch(batch);
+		for (struct commit_job *j = batch; j; j = j->next)
+			if (j->status == 0)
+				qfile_writer_done(j->w);
 
 		for (last = batch; last->next; last = last->next)
 			;

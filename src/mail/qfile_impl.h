@@ -22,13 +22,14 @@ struct qfile_writer {
 	char *queue_dir;
 	char *subdir;
 	char *dir;		/* queue_dir/subdir */
-	char *tmp_name;		/* relative to dir */
+	char *tmp_name;		/* current name, relative to dir (the ID after create) */
 	char *tmp_path;
 	char id[QFILE_ID_MAX];
 	int fd;
 	int dirfd;
 	bool dir_path_only;	/* dirfd is O_PATH: sync with syncfs */
-	bool created;		/* temp file exists and must go on failure */
+	bool created;		/* our file exists and must go on failure */
+	mode_t mode;		/* without the completeness bit */
 	int error;		/* first errno, 0 if fine */
 	struct buf out;		/* bytes not yet written */
 	off_t written;
@@ -46,8 +47,7 @@ struct qfile_writer {
 void qfile_rec_put(struct buf *b, int type, const char *data, size_t len);
 const char *qfile_errno_reply(int err);
 int qfile_writer_finish(struct qfile_writer *w);
-int qfile_writer_publish(struct qfile_writer *w);
-int qfile_writer_sync_dir(struct qfile_writer *w);
+void qfile_writer_done(struct qfile_writer *w);
 void qfile_writer_free(struct qfile_writer **wp);
 
 #endif

@@ -185,6 +185,23 @@ static void test_status_in_place(void **state)
 	buf_free(&err);
 }
 
+static void test_complete_bit(void **state)
+{
+	struct qfile_writer *w = make_message();
+	struct buf err = BUF_INIT;
+	char path[400];
+	struct stat st;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/incoming/%s", qdir, qfile_writer_id(w));
+	assert_int_equal(stat(path, &st), 0);	/* named by its ID from the start */
+	assert_false(st.st_mode & QFILE_COMPLETE_BIT);
+	assert_int_equal(qfile_commit(&w, &err), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_mode & QFILE_COMPLETE_BIT);
+	buf_free(&err);
+}
+
 static void test_abort_leaves_nothing(void **state)
 {
 	struct qfile_writer *w = make_message();
@@ -427,6 +444,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_in_place, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_complete_bit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unterminated_content, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncation_always_detected, setup, teardown),

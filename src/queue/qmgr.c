@@ -35,6 +35,7 @@ static void recover_active(struct qmgr *m)
 {
 	struct strv ids = STRV_INIT;
 
+	queue_purge_incomplete(m->qdir, QUEUE_INCOMING, 3600);
 	queue_scan(m->qdir, QUEUE_ACTIVE, &ids);
 	for (size_t i = 0; i < ids.n; i++)
 		if (queue_move(m->qdir, ids.v[i], QUEUE_ACTIVE, QUEUE_INCOMING) < 0)

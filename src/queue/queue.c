@@ -5,7 +5,7 @@
  * Public: queue_state_name, queue_state_parse, queue_init_dirs, queue_path,
  * queue_find, queue_move, queue_scan, queue_remove, queue_to_corrupt,
  * queue_log_append, queue_log_read, queue_log_free, queue_log_last,
- * queue_log_unlink.
+ * queue_log_unlink, queue_purge_incomplete.
  * Bad input: IDs that are not queue IDs are never turned into paths
  * (ENOENT); log lines that do not parse are skipped with a warning.
  */
@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -142,13 +143,52 @@ int queue_scan(const char *qdir, enum queue_state st, struct strv *ids)
 	buf_free(&path);
 	if (d == NULL)
 		return -1;
-	while ((e = readdir(d)) != NULL)
-		if (qfile_valid_id(e->d_name))
-			strv_push(ids, e->d_name);
+	while ((e = readdir(d)) != NULL) {
+		struct stat sb;
+
+		if (!qfile_valid_id(e->d_name))
+			continue;
+		/* new mail is visible once complete (qfile.h) */
+		if ((st == QUEUE_INCOMING || st == QUEUE_MAILDROP) &&
+		    (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+		     !(sb.st_mode & QFILE_COMPLETE_BIT)))
+			continue;
+		strv_push(ids, e->d_name);
+	}
 	closedir(d);
 	if (ids->n > 1)
 		qsort(ids->v, ids->n, sizeof(char *), cmp_str);
 	return 0;
+}
+
+/* queue_purge_incomplete - files a crashed writer left unfinished in a
+ * state that receives new mail, older than max_age seconds */
+void queue_purge_incomplete(const char *qdir, enum queue_state st, long max_age)
+{
+	struct buf path = BUF_INIT;
+	struct dirent *e;
+	time_t now = time(NULL);
+	DIR *d;
+
+	buf_printf(&path, "%s/%s", qdir, queue_state_name(st));
+	d = opendir(path.data);
+	buf_free(&path);
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		struct stat sb;
+		bool tmp = strncmp(e->d_name, "tmp.", 4) == 0;
+
+		if ((!tmp && !qfile_valid_id(e->d_name)) ||
+		    fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(sb.st_mode) || (!tmp && (sb.st_mode & QFILE_COMPLETE_BIT)) ||
+		    now - sb.st_mtime < max_age)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+			log_warn("%s: removed an unfinished queue file from %s (left by a crash)",
+				 e->d_name, queue_state_name(st));
+	}
+	closedir(d);
 }
 
 /* queue_log_unlink - drop both logs of a message */

@@ -83,5 +83,6 @@ int queue_log_read(const char *qdir, const char *kind, const char *id, struct qu
 void queue_log_free(struct queue_log *log);
 const struct queue_log_entry *queue_log_last(const struct queue_log *log, size_t index);
 void queue_log_unlink(const char *qdir, const char *id);
+void queue_purge_incomplete(const char *qdir, enum queue_state st, long max_age);
 
 #endif

@@ -48,7 +48,8 @@ def rec(kind, data):
 
 
 def queue_file(sender, rcpts, content, arrival=None, attrs=None):
-    """The bytes of a committed queue file (format v1, qfile.h).
+    """The bytes of a committed queue file (format v1, qfile.h; in
+    incoming/ it also needs mode u+x to count as complete).
     rcpts: list of address or (address, notify_bits, orcpt)."""
     if isinstance(content, str):
         content = content.encode()
@@ -108,6 +109,7 @@ def inject(srv, data, state="incoming", qid=None):
     tmp = os.path.join(qdir, "tmp.test")
     with open(tmp, "wb") as f:
         f.write(data)
+    os.chmod(tmp, 0o700)  # u+x: complete (qfile.h)
     os.rename(tmp, os.path.join(qdir, qid))
     subprocess.run([OUTPOST, "queue", "-c", srv.dir, "flush"], capture_output=True)
     return qid
@@ -415,3 +417,26 @@ def test_hold_attribute_from_cleanup_is_honoured(outpost):
     assert queue_cmd(srv, "release", qid).returncode == 0
     assert queue_cmd(srv, "flush").returncode == 0
     srv.wait_log(rf"{qid}: to=<h@discard.test>, .*status=sent")
+
+
+def test_incomplete_files_are_invisible_and_stale_ones_purged(outpost):
+    """A file without u+x is still being written: qmgr and the tools leave it
+    alone; one older than an hour was left by a crash and is removed."""
+    srv = start(outpost)
+    srv.stop()
+    inc = os.path.join(srv.dir, "queue", "incoming")
+    writing, stale = make_id(), make_id(time.time() - 7200)
+    for qid in (writing, stale):
+        with open(os.path.join(inc, qid), "wb") as f:
+            f.write(queue_file("alice@src.test", ["w@discard.test"], MSG))
+        os.chmod(os.path.join(inc, qid), 0o600)
+    old = time.time() - 7200
+    os.utime(os.path.join(inc, stale), (old, old))
+    srv.start()
+    srv.wait_log(rf"warning: {stale}: removed an unfinished queue file from incoming")
+    time.sleep(1.5)
+    assert os.path.exists(os.path.join(inc, writing))
+    assert "w@discard.test" not in srv.log() and "corrupt" not in srv.log()
+    assert "Mail queue is empty" in queue_cmd(srv, "list").stdout
+    os.chmod(os.path.join(inc, writing), 0o700)  # now complete
+    srv.wait_log(rf"{writing}: to=<w@discard.test>, .*status=sent")
