@@ -47,11 +47,12 @@ def records(path):
     return out
 
 
-def queued(srv, state="incoming", timeout=5):
+def queued(srv, state="incoming", timeout=5, qdir=None):
     """The one committed file in a queue directory (tmp files ignored)."""
     end = time.time() + timeout
     while time.time() < end:
-        files = [f for f in glob.glob(os.path.join(srv.dir, "queue", state, "*"))
+        base = str(qdir) if qdir else os.path.join(srv.dir, "queue")
+        files = [f for f in glob.glob(os.path.join(base, state, "*"))
                  if not os.path.basename(f).startswith("tmp.")]
         if files:
             assert len(files) == 1, files
@@ -207,3 +208,40 @@ def test_cleanup_service_name_selects_checks(outpost):
     _, recs = queued(srv)
     content = dict(recs)["C"]
     assert content.startswith("Received: ") and "\nX-Mailer: Secret 1.0\n" in content
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+def test_disk_full_452_and_nothing_left(outpost, tmp_path):
+    """A full disk while the message is written: 452 4.3.1, no file left,
+    and the next message goes through once there is room again."""
+    import subprocess
+    qdir = tmp_path / "smallqueue"
+    qdir.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(qdir)]).returncode:
+        pytest.skip("cannot mount tmpfs")
+    try:
+        srv = outpost(main=dict(MAIN, queue_directory=str(qdir)), files=FILES)
+        filler = qdir / "filler"
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while os.write(fd, b"x" * 65536) > 0:
+                pass
+        except OSError:
+            pass
+        os.close(fd)
+        os.truncate(filler, max(os.path.getsize(filler) - 100 * 1024, 0))
+        big = b"Subject: big\r\n\r\n" + (b"y" * 998 + b"\r\n") * 400
+        with srv.smtp() as s:
+            s.ehlo("client.example")
+            with pytest.raises(smtplib.SMTPDataError) as e:
+                s.sendmail("s@example.test", ["r@remote.test"], big)
+            assert (e.value.smtp_code, e.value.smtp_error) == (
+                452, b"4.3.1 Insufficient system storage")
+            assert not [f for d in ("incoming", "active", "deferred", "hold")
+                        for f in glob.glob(str(qdir / d / "*"))]
+            os.unlink(filler)
+            s.sendmail("s@example.test", ["r@remote.test"], big)
+        qid, recs = queued(srv, qdir=qdir)
+        assert dict(recs)["C"].endswith("y" * 998 + "\n")
+    finally:
+        subprocess.run(["umount", "-l", str(qdir)])
