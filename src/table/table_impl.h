@@ -28,8 +28,9 @@ struct table_source_opts {
 /*
  * The reader calls fn once per entry. fn returns 0 when stored,
  * TABLE_ENTRY_DUP when the key was already present (the reader then warns
- * "FILE, line N: duplicate entry" unless quiet_dups; fn itself applies
- * replace_dups), or -1 to stop reading (the reader reports FILE, line N).
+ * "FILE, line N: duplicate entry" unless quiet_dups or replace_dups, as
+ * postmap -w / -r; fn itself applies replace_dups), or -1 to stop reading
+ * (the reader reports FILE, line N).
  */
 #define TABLE_ENTRY_DUP 1
 typedef int (*table_entry_fn)(const char *key, const char *value, void *ctx);

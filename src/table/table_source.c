@@ -100,7 +100,7 @@ static int source_entry(struct source_state *s, char *line, long lineno)
 		str_lower(key);
 	rc = s->fn(key, value, s->ctx);
 	if (rc == TABLE_ENTRY_DUP) {
-		if (!s->o->quiet_dups)
+		if (!s->o->quiet_dups && !s->o->replace_dups)
 			log_warn("%s, line %ld: duplicate entry: \"%s\"", s->path, lineno, key);
 		return 0;
 	}

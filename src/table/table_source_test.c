@@ -141,6 +141,12 @@ static void test_duplicates(void **state)
 	col.n = 0;
 	assert_int_equal(table_source_read(path, &o, collect_fn, &col, &err), 0);
 	assert_string_equal(buf_cstr(&tt_warnings), "");
+	o.quiet_dups = false;
+	o.replace_dups = true;
+	tt_capture();
+	col.n = 0;
+	assert_int_equal(table_source_read(path, &o, collect_fn, &col, &err), 0);
+	assert_string_equal(buf_cstr(&tt_warnings), "");
 	log_set_hook(NULL, NULL);
 	unlink(path);
 	free(path);
