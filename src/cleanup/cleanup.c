@@ -29,6 +29,7 @@
 #include "cleanup/cleanup_impl.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "table/table.h"
 
 /* Settings per cleanup service: the default one first, then those named
  * by cleanup_service_name in a caller's configuration (a master.cf
@@ -62,6 +63,10 @@ static void cleanup_cf_free(struct cleanup_cf **gp)
 	strv_free(&g->always_bcc);
 	if (g->mynetworks)
 		resolve_list_free(&g->mynetworks);
+	if (g->sender_bcc)
+		table_list_close(&g->sender_bcc);
+	if (g->recipient_bcc)
+		table_list_close(&g->recipient_bcc);
 	rewrite_cf_free(&g->rw);
 	if (g->checks)
 		cleanup_checks_free(&g->checks);
@@ -69,6 +74,24 @@ static void cleanup_cf_free(struct cleanup_cf **gp)
 		config_free(&g->owned_cf);
 	free(g);
 	*gp = NULL;
+}
+
+/* open_maps - a *_maps parameter; NULL when empty */
+static int open_maps(struct config *cf, const char *name, struct table_list **out,
+		     struct buf *err)
+{
+	const char *v = config_str(cf, name);
+	struct buf why = BUF_INIT;
+
+	*out = NULL;
+	if (str_is_blank(v))
+		return 0;
+	if ((*out = table_list_open(v, TABLE_F_FOLD, &why)) == NULL) {
+		buf_printf(err, "%s: %s", name, buf_cstr(&why));
+		buf_free(&why);
+		return -1;
+	}
+	return 0;
 }
 
 /* cleanup_cf_new - settings and tables of one cleanup service */
@@ -97,6 +120,8 @@ static struct cleanup_cf *cleanup_cf_new(const char *service, struct config *cf,
 	     (g->mynetworks = resolve_list_new("mynetworks", config_str(cf, "mynetworks"),
 					       false, err)) == NULL) ||
 	    rewrite_cf_load(&g->rw, cf, err) < 0 ||
+	    open_maps(cf, "sender_bcc_maps", &g->sender_bcc, err) < 0 ||
+	    open_maps(cf, "recipient_bcc_maps", &g->recipient_bcc, err) < 0 ||
 	    (g->checks = cleanup_checks_new(cf, err)) == NULL) {
 		cleanup_cf_free(&g);
 		return NULL;
@@ -440,9 +465,38 @@ static bool rcpt_seen(struct strv *seen, const char *orcpt, unsigned notify,
 	return false;
 }
 
-/* add_recipient - rewrite, expand and queue one envelope recipient */
 static int add_recipient(struct cleanup *c, struct strv *seen, const char *given,
-			 const char *orcpt, unsigned notify, const char *target)
+			 const char *orcpt, unsigned notify, const char *target, bool real);
+
+/* add_bccs - the addresses a *_bcc_maps lookup of addr gives, each a
+ * recipient without DSN notices (as Postfix adds them) */
+static int add_bccs(struct cleanup *c, struct strv *seen, struct table_list *maps,
+		    const char *what, const char *addr)
+{
+	struct strv bcc = STRV_INIT;
+	struct buf why = BUF_INIT;
+	int ret = 0;
+
+	if (maps == NULL || *addr == '\0')
+		return 0;
+	if (rewrite_map_lookup(&c->ccf->rw, maps, what, addr, false, &bcc, &why) < 0) {
+		log_warn("%s: %s", c->id, buf_cstr(&why));
+		c->errs |= CLEANUP_E_DEFER;
+		buf_set(&c->reject, CLEANUP_R_WRITE);
+		ret = -1;
+	}
+	for (size_t i = 0; i < bcc.n && ret == 0; i++)
+		ret = add_recipient(c, seen, bcc.v[i], NULL, CLEANUP_NOTIFY_NEVER, bcc.v[i], false);
+	strv_free(&bcc);
+	buf_free(&why);
+	return ret;
+}
+
+/* add_recipient - rewrite, expand and queue one envelope recipient; a
+ * real one (not a BCC) also gets its recipient_bcc_maps addresses, looked
+ * up before virtual aliasing as Postfix does */
+static int add_recipient(struct cleanup *c, struct strv *seen, const char *given,
+			 const char *orcpt, unsigned notify, const char *target, bool real)
 {
 	struct cleanup_cf *g = c->ccf;
 	struct buf addr = BUF_INIT, why = BUF_INIT, dsn = BUF_INIT;
@@ -472,6 +526,8 @@ static int add_recipient(struct cleanup *c, struct strv *seen, const char *given
 		qfile_add_rcpt(c->w, out.v[i], orcpt,
 			       g->enable_original_recipient ? given : NULL, notify);
 	}
+	if (real)
+		ret = add_bccs(c, seen, g->recipient_bcc, "recipient_bcc_maps", buf_cstr(&addr));
 done:
 	strv_free(&out);
 	buf_free(&addr);
@@ -528,16 +584,18 @@ static int write_envelope(struct cleanup *c)
 		qfile_add_attr(c->w, QATTR_FILTER, c->filter);
 	if (c->redirect)
 		qfile_add_attr(c->w, QATTR_REDIRECT, c->redirect);
+	/* Postfix 3.7 queues the sender_bcc_maps address first */
+	ret = add_bccs(c, &seen, g->sender_bcc, "sender_bcc_maps", buf_cstr(&sender));
 	for (size_t i = 0; i < c->nrcpt && ret == 0; i++)
 		ret = add_recipient(c, &seen, c->rcpt[i].address, c->rcpt[i].orcpt,
 				    c->rcpt[i].notify,
-				    c->redirect ? c->redirect : c->rcpt[i].address);
+				    c->redirect ? c->redirect : c->rcpt[i].address, true);
 	for (size_t i = 0; i < c->bcc.n && ret == 0; i++)
 		ret = add_recipient(c, &seen, c->bcc.v[i], NULL, CLEANUP_NOTIFY_NEVER,
-				    c->bcc.v[i]);
+				    c->bcc.v[i], false);
 	for (size_t i = 0; i < g->always_bcc.n && ret == 0; i++)
 		ret = add_recipient(c, &seen, g->always_bcc.v[i], NULL, CLEANUP_NOTIFY_NEVER,
-				    g->always_bcc.v[i]);
+				    g->always_bcc.v[i], false);
 	if (ret == 0 && qfile_writer_nrcpt(c->w) == 0) {
 		log_warn("%s: message has no recipients", c->id);
 		c->errs |= CLEANUP_E_REJECT;

@@ -48,6 +48,8 @@ struct cleanup_cf {
 	struct strv inet_interfaces;
 	struct resolve_list *mynetworks;	/* when permit_mynetworks is listed */
 	struct strv always_bcc;
+	struct table_list *sender_bcc;		/* sender_bcc_maps */
+	struct table_list *recipient_bcc;	/* recipient_bcc_maps */
 	struct rewrite_cf rw;
 	struct cleanup_checks *checks;
 };

@@ -94,7 +94,10 @@ static int setup(void **state)
 		   "nested_header_checks = regexp:%s/nc\n"
 		   "message_size_limit = 4000\n"
 		   "hopcount_limit = 10\n"
-		   "header_size_limit = 200\n",
+		   "header_size_limit = 200\n"
+		   "sender_bcc_maps = inline:{ {archived@example.com = archive@remote.example} }\n"
+		   "recipient_bcc_maps = inline:{ {alias@example.com = ab@remote.example},"
+		   " {carol@remote.example = never@remote.example} }\n",
 		   dir, dir, dir, dir, dir, dir);
 	put_file("main.cf", maincf.data);
 	buf_reset(&path);
@@ -283,14 +286,17 @@ static void test_local_submission(void **state)
 	assert_true(str_has_prefix(content.data, want.data));
 	assert_string_equal(q->sender, "root@example.com");
 	assert_non_null(strstr(content.data, "\nFrom: root@example.com\n"));
-	/* alias and alias@example.com differ as originals; bob is listed once per original */
-	assert_int_equal(q->nrcpt, 5);
+	/* alias and alias@example.com differ as originals; bob is listed once
+	 * per original; alias's recipient_bcc_maps address (ab) only once;
+	 * carol's BCC never fires (lookups happen before aliasing) */
+	assert_int_equal(q->nrcpt, 6);
 	assert_string_equal(q->rcpt[0].address, "bob@remote.example");
 	assert_string_equal(q->rcpt[0].original, "alias");
 	assert_string_equal(q->rcpt[0].orcpt, "rfc822;alias@example.com");
 	assert_string_equal(q->rcpt[1].address, "carol@remote.example");
-	assert_string_equal(q->rcpt[4].address, "bob@remote.example");
-	assert_string_equal(q->rcpt[4].original, "bob@remote.example");
+	assert_string_equal(q->rcpt[2].address, "ab@remote.example");
+	assert_string_equal(q->rcpt[5].address, "bob@remote.example");
+	assert_string_equal(q->rcpt[5].original, "bob@remote.example");
 	qfile_free(&q);
 	buf_free(&id);
 	buf_free(&reply);
@@ -509,6 +515,31 @@ static void test_hops_below_limit(void **state)
 	buf_free(&reply);
 }
 
+/* test_bcc_maps - as recorded from Postfix 3.7: the sender's BCC first,
+ * each recipient's BCC after its expansion, looked up before aliasing */
+static void test_bcc_maps(void **state)
+{
+	struct msg m = { "192.0.2.1", "archived@example.com", { "alias@example.com" },
+			 "Subject: x\n\nx" };
+	struct buf id = BUF_INIT, reply = BUF_INIT, content = BUF_INIT;
+	struct qfile *q;
+	static const char *want[] = { "archive@remote.example", "bob@remote.example",
+				      "carol@remote.example", "ab@remote.example" };
+
+	assert_int_equal(run(*state, &m, &id, &reply), 0);
+	q = open_queued("incoming", id.data, &content);
+	assert_int_equal(q->nrcpt, 4);
+	for (size_t i = 0; i < 4; i++)
+		assert_string_equal(q->rcpt[i].address, want[i]);
+	assert_int_equal(q->rcpt[0].notify, CLEANUP_NOTIFY_NEVER);
+	assert_string_equal(q->rcpt[0].original, "archive@remote.example");
+	assert_int_equal(q->rcpt[3].notify, CLEANUP_NOTIFY_NEVER);
+	qfile_free(&q);
+	buf_free(&id);
+	buf_free(&reply);
+	buf_free(&content);
+}
+
 /* test_abort - an aborted message leaves nothing behind */
 static void test_abort(void **state)
 {
@@ -540,6 +571,7 @@ int main(void)
 		cmocka_unit_test(test_header_limit),
 		cmocka_unit_test(test_line_cont),
 		cmocka_unit_test(test_hops_below_limit),
+		cmocka_unit_test(test_bcc_maps),
 		cmocka_unit_test(test_abort),
 	};
 

@@ -5,7 +5,8 @@
  *
  * Public: rewrite_cf_init, rewrite_cf_load, rewrite_cf_free,
  * rewrite_parse_classes, rewrite_local, rewrite_canonical,
- * rewrite_masquerade, rewrite_address, rewrite_virtual, rewrite_header.
+ * rewrite_masquerade, rewrite_address, rewrite_virtual, rewrite_header,
+ * rewrite_map_lookup.
  *
  * Bad input: an unknown class name in *_classes fails rewrite_cf_load()
  * with "name: unknown address class \"x\""; a table failure or a
@@ -246,10 +247,10 @@ static void delimited_extension(const struct rewrite_cf *cf, const char *ext,
 	buf_puts(out, ext);
 }
 
-/* map_lookup - one virtual(5)-style lookup; the result as a list of
- * internal-form addresses, with @domain, extension and local rewriting
+/* rewrite_map_lookup - one virtual(5)-style lookup; the result as a list
+ * of internal-form addresses, with @domain, extension and local rewriting
  * applied. Returns 1 found, 0 not found, -1 table failure (why set). */
-static int map_lookup(const struct rewrite_cf *cf, struct table_list *maps,
+int rewrite_map_lookup(const struct rewrite_cf *cf, struct table_list *maps,
 		      const char *what, const char *addr, bool propagate,
 		      struct strv *results, struct buf *why)
 {
@@ -318,7 +319,7 @@ int rewrite_canonical(const struct rewrite_cf *cf, struct table_list *maps,
 	if (maps == NULL || *addr == '\0')
 		return REWRITE_OK;
 	for (int n = 0; n < CANONICAL_MAX_NESTING; n++) {
-		int st = map_lookup(cf, maps, what, buf_cstr(out), cf->propagate_canonical,
+		int st = rewrite_map_lookup(cf, maps, what, buf_cstr(out), cf->propagate_canonical,
 				    &results, why);
 
 		if (st < 0) {
@@ -449,7 +450,7 @@ int rewrite_virtual(const struct rewrite_cf *cf, const char *addr,
 				ret = REWRITE_DEFER;
 				break;
 			}
-			int st = map_lookup(cf, cf->virtual_alias, "virtual_alias_maps",
+			int st = rewrite_map_lookup(cf, cf->virtual_alias, "virtual_alias_maps",
 					    argv.v[i], cf->propagate_virtual, &results, why);
 			if (st < 0) {
 				ret = REWRITE_DEFER;

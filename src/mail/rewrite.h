@@ -79,6 +79,9 @@ int rewrite_address(const struct rewrite_cf *cf, unsigned cls, const char *addr,
 		    struct buf *out, struct buf *why);
 int rewrite_virtual(const struct rewrite_cf *cf, const char *addr,
 		    struct strv *out, struct buf *why);
+int rewrite_map_lookup(const struct rewrite_cf *cf, struct table_list *maps,
+		       const char *what, const char *addr, bool propagate,
+		       struct strv *results, struct buf *why);
 int rewrite_header(const struct rewrite_cf *cf, unsigned cls, const char *line,
 		   size_t len, struct buf *out, bool *changed, struct buf *why);
 
