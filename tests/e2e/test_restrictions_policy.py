@@ -283,3 +283,30 @@ def test_requests_match_postfix(tmp_path, server):
         for name in set(pf) - varying:
             assert ours[name] == pf[name], (name, ours[name], pf[name])
     assert server.requests[0]["instance"] == server.requests[1]["instance"]
+
+
+def test_client_gone_while_policy_thinks(outpost, server):
+    """The session ends while its policy request is on the wire: the run is
+    cancelled, the late answer is dropped, and the server goes on serving."""
+    srv = outpost(main={"smtpd_recipient_restrictions":
+                        f"check_policy_service {{ inet:127.0.0.1:{server.port}, timeout=5s }},"
+                        " reject_unauth_destination"})
+    with srv.raw("smtp") as c:
+        assert c.recv_reply()[0] == 220
+        c.send("EHLO c.example\r\n")
+        assert c.recv_reply()[0] == 250
+        c.send("MAIL FROM:<a@remote.example>\r\n")
+        assert c.recv_reply()[0] == 250
+        c.send("RCPT TO:<slow@example.test>\r\n")
+        time.sleep(0.3)
+    time.sleep(3)	# the slow answer arrives after the client left
+    with srv.raw("smtp") as c:
+        assert c.recv_reply()[0] == 220
+        c.send("EHLO c.example\r\n")
+        assert c.recv_reply()[0] == 250
+        c.send("MAIL FROM:<a@remote.example>\r\nRCPT TO:<u@example.test>\r\n")
+        assert c.recv_reply()[0] == 250
+        code, lines = c.recv_reply()
+        assert code == 250, lines
+    assert any(q.get("recipient") == "slow@example.test" for q in server.requests)
+    assert "AddressSanitizer" not in srv.log() and "panic" not in srv.log()
