@@ -622,6 +622,19 @@ static void dispatch(struct sess *ss)
 		arm(ss);
 	switch (p.step) {
 	case ST_GREETING:
+		if (cls == 5 && !ss->s->skip_5xx_greeting) {
+			/* smtp_skip_5xx_greeting = no: the refusal is final */
+			struct buf t = BUF_INIT;
+			smtp_reply_dsn(ss->code, buf_cstr(&ss->reply), dsn);
+			buf_printf(&t, "host %s[%s] refused to talk to me: %s", ss->h->name,
+				   ss->h->addr_text, buf_cstr(&ss->reply));
+			for (size_t i = 0; i < ss->d->nrcpt; i++)
+				if (ss->states[i] == RCPT_TODO)
+					set_rcpt(ss, i, dsn, buf_cstr(&t));
+			buf_free(&t);
+			send_quit(ss);
+			return;
+		}
 		if (cls != 2) {
 			smtp_reply_dsn(ss->code, buf_cstr(&ss->reply), dsn);
 			host_fail(ss, dsn, "host %s[%s] refused to talk to me: %s", ss->h->name,

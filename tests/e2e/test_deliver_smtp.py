@@ -336,7 +336,10 @@ class RawServer(threading.Thread):
             if self.mode == "drop-once" and self.connections > 1:
                 self.mode = "record"
             f = c.makefile("rb")
-            c.sendall(b"220 raw.test ESMTP\r\n")
+            if self.mode == "refuse":
+                c.sendall(b"554 5.7.1 raw.test does not talk to you\r\n")
+            else:
+                c.sendall(b"220 raw.test ESMTP\r\n")
             try:
                 while True:
                     line = f.readline()
@@ -541,3 +544,25 @@ def test_cram_md5_passes_postfix_default_security_options(tmp_path, pki):
     finally:
         a.stop()
 
+
+
+def test_5xx_greeting_skipped_or_final_with_a_nexthop_list(tmp_path):
+    bad = RawServer("refuse")
+    good = RawServer("record")
+    nexthop = f"[127.0.0.1]:{bad.port}, [127.0.0.1]:{good.port}"
+    try:
+        conf = conf_dir(tmp_path)
+        res, _ = deliver(conf, nexthop, ["user@example.org"])
+        r = res["user@example.org"]
+        assert (r["status"], r["relay"]) == ("sent", f"127.0.0.1[127.0.0.1]:{good.port}"), r
+        with open(os.path.join(conf, "main.cf"), "a") as f:
+            f.write("smtp_skip_5xx_greeting = no\n")
+        res, _ = deliver(conf, nexthop, ["user@example.org"])
+        r = res["user@example.org"]
+        assert (r["status"], r["dsn"]) == ("bounced", "5.7.1"), r
+        assert r["reply"] == ("host 127.0.0.1[127.0.0.1] refused to talk to me: "
+                              "554 5.7.1 raw.test does not talk to you")
+        assert good.connections == 1
+    finally:
+        bad.stop()
+        good.stop()
