@@ -153,3 +153,31 @@ def test_dead_name_server_is_temporary(tmp_path):
     r = run(tmp_path, f"127.0.0.1:{port}", "smtpd_sender_restrictions = reject_unknown_sender_domain",
             ["client 192.0.2.1", "ehlo x.test", "mail <a@exists.test>", "rcpt <u@example.com>"])
     assert r[3] == "450 4.1.8 <a@exists.test>: Sender address rejected: Domain not found"
+
+
+def test_client_gone_while_dns_waits(outpost):
+    """A name server that never answers; the client leaves during the lookup.
+    The run is cancelled; when c-ares gives up later nothing is touched."""
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    port = silent.getsockname()[1]
+    try:
+        srv = outpost(main={"dns_servers": f"127.0.0.1:{port}",
+                            "smtpd_sender_restrictions": "reject_unknown_sender_domain"})
+        with srv.raw("smtp") as c:
+            assert c.recv_reply()[0] == 220
+            c.send("EHLO c.example\r\n")
+            assert c.recv_reply()[0] == 250
+            c.send("MAIL FROM:<a@somewhere.test>\r\n")
+            assert c.recv_reply()[0] == 250
+            c.send("RCPT TO:<u@example.test>\r\n")
+            time.sleep(0.5)
+        time.sleep(11)	# c-ares: 2 tries of 5 s, then the (dropped) answer
+        with srv.raw("smtp") as c:
+            assert c.recv_reply()[0] == 220
+            c.send("EHLO c.example\r\n")
+            assert c.recv_reply()[0] == 250
+        log = srv.log()
+        assert "AddressSanitizer" not in log and "panic" not in log, log
+    finally:
+        silent.close()
