@@ -6,6 +6,7 @@
  * expanded values; -e name=value… edits main.cf in place; -# name…
  * comments settings out; -X name… removes them. --doc [name…] prints
  * the one-line description of Outpost's own parameters (markdown).
+ * -o name=value overrides main.cf for this run; -f folds long lines.
  * master.cf: -M [service[/type]…] services (-f folds long lines); -F
  * [service/type/field…] fields; -P [service/type/name…] "-o" overrides;
  * -Me "service/type=entry" replaces or adds a service, -M# and -MX
@@ -33,7 +34,7 @@
 static int conf_usage(void)
 {
 	fprintf(stderr,
-		"usage: outpost conf [-c DIR] [-n | -d] [-h] [-x] [-f] [--json] [name…]\n"
+		"usage: outpost conf [-c DIR] [-o name=value] [-n | -d] [-h] [-x] [-f] [--json] [name…]\n"
 		"       outpost conf [-c DIR] -e name=value…  |  -# name…  |  -X name…\n"
 		"       outpost conf [-c DIR] -M [-f] [service[/type]…]  |  -F [svc/type/field…]\n"
 		"       outpost conf [-c DIR] -P [svc/type/name…]\n"
@@ -163,6 +164,32 @@ static struct config *conf_load(const struct conf_opts *o)
 	return cf;
 }
 
+/* conf_override - -o name=value for this run only, validated */
+static int conf_override(struct config *cf, const struct conf_opts *o)
+{
+	struct buf err = BUF_INIT;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < o->overrides.n && rc == 0; i++) {
+		char *copy = xstrdup(o->overrides.v[i]), *eq = strchr(copy, '=');
+
+		if (eq == NULL) {
+			fprintf(stderr, "outpost: fatal: -o %s: expected name=value\n", copy);
+			rc = -1;
+		} else {
+			*eq = '\0';
+			if (config_set(cf, str_trim(copy), str_trim(eq + 1), &err) < 0) {
+				fprintf(stderr, "outpost: fatal: -o %s", buf_cstr(&err));
+				rc = -1;
+			}
+		}
+		free(copy);
+	}
+	buf_free(&err);
+	return rc;
+}
+
 /* conf_warn_unused - lints on stderr, as postconf warns */
 static void conf_warn_unused(struct config *cf)
 {
@@ -217,6 +244,9 @@ static int conf_option(struct conf_opts *o, int ch, int *edit_flag)
 	case 'j':
 		o->json = 1;
 		break;
+	case 'o':
+		strv_push(&o->overrides, optarg);
+		break;
 	default:
 		return -1;
 	}
@@ -239,7 +269,7 @@ int cmd_conf(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.dir = CONFIG_DEFAULT_DIR;
 	o.edit = -1;
-	while ((ch = getopt_long(argc, argv, "c:defhnxMFPX#", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:defhnxo:MFPX#", longopts, NULL)) != -1) {
 		if (ch == 'D')
 			return conf_show_docs(argc - optind, argv + optind);
 		if (conf_option(&o, ch, &edit_flag) < 0)
@@ -248,13 +278,21 @@ int cmd_conf(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (edit_flag > 1 || (o.defaults && o.non_default) ||
-	    (edit_flag && (o.mode == CONF_MODE_FIELDS || o.mode == CONF_MODE_SVC_PARAMS)))
+	    (edit_flag && (o.mode == CONF_MODE_FIELDS || o.mode == CONF_MODE_SVC_PARAMS))) {
+		strv_free(&o.overrides);
 		return conf_usage();
-	if (edit_flag)
-		return o.mode == CONF_MODE_MASTER ? conf_edit_master(&o, argc, argv)
-						  : conf_edit_params(&o, argc, argv);
-	if ((cf = conf_load(&o)) == NULL)
+	}
+	if (edit_flag) {
+		rc = o.mode == CONF_MODE_MASTER ? conf_edit_master(&o, argc, argv)
+						: conf_edit_params(&o, argc, argv);
+		strv_free(&o.overrides);
+		return rc;
+	}
+	if ((cf = conf_load(&o)) == NULL || conf_override(cf, &o) < 0) {
+		config_free(&cf);
+		strv_free(&o.overrides);
 		return 1;
+	}
 	if (!o.defaults)
 		conf_warn_unused(cf);
 	switch (o.mode) {
@@ -272,5 +310,6 @@ int cmd_conf(int argc, char **argv)
 		break;
 	}
 	config_free(&cf);
+	strv_free(&o.overrides);
 	return rc;
 }

@@ -57,6 +57,27 @@ static char *squeeze(const char *s)
 	return b.data ? buf_steal(&b) : xstrdup("");
 }
 
+/* fold_line - postconf -f: break before a word that would pass column 80 */
+static void fold_line(struct buf *out, const char *line)
+{
+	size_t start = out->len;
+	const char *p = line;
+
+	while (*p) {
+		size_t n = strcspn(p, " ");
+
+		if (out->len > start && out->len - start + 1 + n > 80) {
+			buf_puts(out, "\n    ");
+			start = out->len - 4;
+		} else if (out->len > start) {
+			buf_putc(out, ' ');
+		}
+		buf_append(out, p, n);
+		p += n;
+		p += strspn(p, " ");
+	}
+}
+
 /* emit - one "name = value" line, a bare value, or a JSON member */
 static void emit(struct buf *out, const struct conf_opts *o, const char *name, const char *value,
 		 int *first)
@@ -68,12 +89,21 @@ static void emit(struct buf *out, const struct conf_opts *o, const char *name, c
 		conf_json_string(out, name);
 		buf_puts(out, ": ");
 		conf_json_string(out, v);
-	} else if (o->values_only) {
-		buf_printf(out, "%s\n", v);
-	} else if (*v) {
-		buf_printf(out, "%s = %s\n", name, v);
 	} else {
-		buf_printf(out, "%s =\n", name);
+		struct buf line = BUF_INIT;
+
+		if (o->values_only)
+			buf_puts(&line, v);
+		else if (*v)
+			buf_printf(&line, "%s = %s", name, v);
+		else
+			buf_printf(&line, "%s =", name);
+		if (o->fold)
+			fold_line(out, buf_cstr(&line));
+		else
+			buf_puts(out, buf_cstr(&line));
+		buf_putc(out, '\n');
+		buf_free(&line);
 	}
 	*first = 0;
 	free(v);

@@ -18,6 +18,7 @@ struct conf_opts {
 	int fold;		/* -f */
 	int json;		/* --json */
 	int edit;		/* enum config_edit_op, or -1 */
+	struct strv overrides;	/* -o name=value */
 	enum conf_mode mode;
 };
 
