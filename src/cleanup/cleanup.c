@@ -47,6 +47,8 @@ static bool cleanup_local_domain(const char *domain, void *ctx)
 	return cleanup_resolve && resolve_local_domain_cb(domain, cleanup_resolve);
 }
 
+static void replace_str(char **field, const char *value);
+
 /* cleanup_cf_free - one service's settings and tables */
 static void cleanup_cf_free(struct cleanup_cf **gp)
 {
@@ -68,6 +70,7 @@ static void cleanup_cf_free(struct cleanup_cf **gp)
 	if (g->recipient_bcc)
 		table_list_close(&g->recipient_bcc);
 	rewrite_cf_free(&g->rw);
+	rewrite_cf_free(&g->rw_plain);
 	if (g->checks)
 		cleanup_checks_free(&g->checks);
 	if (g->owned_cf)
@@ -116,6 +119,7 @@ static struct cleanup_cf *cleanup_cf_new(const char *service, struct config *cf,
 	config_list(cf, "inet_interfaces", &g->inet_interfaces);
 	config_list(cf, "always_bcc", &g->always_bcc);
 	rewrite_cf_init(&g->rw);
+	rewrite_cf_init(&g->rw_plain);
 	if ((strv_contains(&g->header_rewrite_clients, "permit_mynetworks") &&
 	     (g->mynetworks = resolve_list_new("mynetworks", config_str(cf, "mynetworks"),
 					       false, err)) == NULL) ||
@@ -127,6 +131,16 @@ static struct cleanup_cf *cleanup_cf_new(const char *service, struct config *cf,
 		return NULL;
 	}
 	g->rw.is_local_domain = cleanup_local_domain;
+	/* the same local-context settings, without tables or masquerading */
+	replace_str(&g->rw_plain.myorigin, g->rw.myorigin);
+	replace_str(&g->rw_plain.mydomain, g->rw.mydomain);
+	replace_str(&g->rw_plain.recipient_delimiter, g->rw.recipient_delimiter);
+	g->rw_plain.append_at_myorigin = g->rw.append_at_myorigin;
+	g->rw_plain.append_dot_mydomain = g->rw.append_dot_mydomain;
+	g->rw_plain.swap_bangpath = g->rw.swap_bangpath;
+	g->rw_plain.allow_percent_hack = g->rw.allow_percent_hack;
+	g->rw_plain.masquerade_classes = 0;
+	g->rw_plain.is_local_domain = cleanup_local_domain;
 	return g;
 }
 
@@ -269,6 +283,15 @@ struct cleanup *cleanup_open(struct config *cf, const struct cleanup_client *cl,
 		return NULL;
 	c = xcalloc(1, sizeof(*c));
 	c->ccf = g;
+	{
+		struct strv ovr = STRV_INIT;
+
+		config_list(cf ? cf : g->cf, "receive_override_options", &ovr);
+		c->no_mappings = strv_contains(&ovr, "no_address_mappings");
+		c->no_checks = strv_contains(&ovr, "no_header_body_checks");
+		strv_free(&ovr);
+	}
+	c->rw = c->no_mappings ? &g->rw_plain : &g->rw;
 	c->w = w;
 	snprintf(c->id, sizeof(c->id), "%s", qfile_writer_id(w));
 	gettimeofday(&c->arrival, NULL);
@@ -477,9 +500,9 @@ static int add_bccs(struct cleanup *c, struct strv *seen, struct table_list *map
 	struct buf why = BUF_INIT;
 	int ret = 0;
 
-	if (maps == NULL || *addr == '\0')
+	if (maps == NULL || *addr == '\0' || c->no_mappings)
 		return 0;
-	if (rewrite_map_lookup(&c->ccf->rw, maps, what, addr, false, &bcc, &why) < 0) {
+	if (rewrite_map_lookup(c->rw, maps, what, addr, false, &bcc, &why) < 0) {
 		log_warn("%s: %s", c->id, buf_cstr(&why));
 		c->errs |= CLEANUP_E_DEFER;
 		buf_set(&c->reject, CLEANUP_R_WRITE);
@@ -503,8 +526,8 @@ static int add_recipient(struct cleanup *c, struct strv *seen, const char *given
 	struct strv out = STRV_INIT;
 	int ret = 0;
 
-	if (rewrite_address(&g->rw, REWRITE_ENV_RECIPIENT, target, &addr, &why) < 0 ||
-	    rewrite_virtual(&g->rw, buf_cstr(&addr), &out, &why) < 0) {
+	if (rewrite_address(c->rw, REWRITE_ENV_RECIPIENT, target, &addr, &why) < 0 ||
+	    rewrite_virtual(c->rw, buf_cstr(&addr), &out, &why) < 0) {
 		log_warn("%s: %s", c->id, buf_cstr(&why));
 		c->errs |= CLEANUP_E_DEFER;
 		buf_set(&c->reject, CLEANUP_R_ALIAS);
@@ -514,7 +537,7 @@ static int add_recipient(struct cleanup *c, struct strv *seen, const char *given
 	if (orcpt == NULL) {
 		struct buf local = BUF_INIT;
 
-		rewrite_local(&g->rw, given, &local);
+		rewrite_local(c->rw, given, &local);
 		buf_printf(&dsn, "rfc822;%s", buf_cstr(&local));
 		buf_free(&local);
 		orcpt = buf_cstr(&dsn);
@@ -544,7 +567,7 @@ static int write_envelope(struct cleanup *c)
 	struct strv seen = STRV_INIT;
 	int ret = 0;
 
-	if (rewrite_address(&g->rw, REWRITE_ENV_SENDER, c->sender ? c->sender : "",
+	if (rewrite_address(c->rw, REWRITE_ENV_SENDER, c->sender ? c->sender : "",
 			    &sender, &why) < 0) {
 		log_warn("%s: %s", c->id, buf_cstr(&why));
 		c->errs |= CLEANUP_E_DEFER;
@@ -593,7 +616,7 @@ static int write_envelope(struct cleanup *c)
 	for (size_t i = 0; i < c->bcc.n && ret == 0; i++)
 		ret = add_recipient(c, &seen, c->bcc.v[i], NULL, CLEANUP_NOTIFY_NEVER,
 				    c->bcc.v[i], false);
-	for (size_t i = 0; i < g->always_bcc.n && ret == 0; i++)
+	for (size_t i = 0; i < g->always_bcc.n && ret == 0 && !c->no_mappings; i++)
 		ret = add_recipient(c, &seen, g->always_bcc.v[i], NULL, CLEANUP_NOTIFY_NEVER,
 				    g->always_bcc.v[i], false);
 	if (ret == 0 && qfile_writer_nrcpt(c->w) == 0) {

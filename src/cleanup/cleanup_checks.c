@@ -244,7 +244,7 @@ enum cleanup_check_result cleanup_check_header(struct cleanup *c, const char *hd
 		l = k->nested;
 		name = "nested_header_checks";
 	}
-	if (l == NULL || c->discard)
+	if (l == NULL || c->discard || c->no_checks)
 		return CHECK_KEEP;
 	key = xstrndup(hdr, len);
 	if (lookup(c, l, name, key, &value) == 1)
@@ -264,7 +264,7 @@ enum cleanup_check_result cleanup_check_body(struct cleanup *c, const char *line
 	char *key;
 	enum cleanup_check_result r = CHECK_KEEP;
 
-	if (k->body == NULL || c->discard)
+	if (k->body == NULL || c->discard || c->no_checks)
 		return CHECK_KEEP;
 	key = xstrndup(line, len);
 	if (lookup(c, k->body, "body_checks", key, &value) == 1) {

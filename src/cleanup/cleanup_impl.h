@@ -51,11 +51,15 @@ struct cleanup_cf {
 	struct table_list *sender_bcc;		/* sender_bcc_maps */
 	struct table_list *recipient_bcc;	/* recipient_bcc_maps */
 	struct rewrite_cf rw;
+	struct rewrite_cf rw_plain;	/* receive_override_options=no_address_mappings */
 	struct cleanup_checks *checks;
 };
 
 struct cleanup {
 	struct cleanup_cf *ccf;
+	struct rewrite_cf *rw;		/* &ccf->rw, or rw_plain without address mappings */
+	bool no_checks;			/* receive_override_options=no_header_body_checks */
+	bool no_mappings;
 	struct qfile_writer *w;
 	char id[QFILE_ID_MAX];
 	struct timeval arrival;

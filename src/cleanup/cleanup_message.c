@@ -211,7 +211,7 @@ static void rewrite_one(struct cleanup *c, const struct header_info *h,
 	struct buf out = BUF_INIT, why = BUF_INIT;
 	bool changed = false;
 
-	struct rewrite_cf *rw = &c->ccf->rw;
+	struct rewrite_cf *rw = c->rw;
 	char *myorigin = rw->myorigin;
 	bool dot = rw->append_dot_mydomain;
 	int st;
@@ -322,7 +322,7 @@ static void add_missing(struct cleanup *c)
 		if (c->sender == NULL || *c->sender == '\0') {
 			buf_set(&ext, "MAILER-DAEMON");
 		} else {
-			(void)rewrite_address(&c->ccf->rw, REWRITE_HDR_SENDER, c->sender, &addr,
+			(void)rewrite_address(c->rw, REWRITE_HDR_SENDER, c->sender, &addr,
 					      &why);
 			header_addr_externalize(buf_cstr(&addr), &ext);
 		}

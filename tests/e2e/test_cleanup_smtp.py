@@ -245,3 +245,26 @@ def test_disk_full_452_and_nothing_left(outpost, tmp_path):
         assert dict(recs)["C"].endswith("y" * 998 + "\n")
     finally:
         subprocess.run(["umount", "-l", str(qdir)])
+
+
+def test_receive_override_options(outpost):
+    """A content filter's reinjection port (amavis style): no alias
+    expansion, canonical mapping or header/body checks a second time."""
+    master = ("127.0.0.1:{smtp} inet n - n - - smtpd\n"
+              "127.0.0.1:{submission} inet n - n - - smtpd\n"
+              "  -o receive_override_options=no_header_body_checks,no_address_mappings\n")
+    srv = outpost(main=MAIN, master=master, files=FILES)
+    with srv.smtp("submission") as s:
+        s.ehlo("filter.example")
+        s.sendmail("sender@old.test", ["team@example.test"],
+                   b"To: x@old.test\r\nSubject: reject-me now\r\n\r\nbadbody\r\n")
+    _, recs = queued(srv)
+    assert [v for t, v in recs if t == "R"] == ["team@example.test"]
+    assert ("S", "sender@old.test") in recs
+    content = dict(recs)["C"]
+    assert "\nTo: x@old.test\nSubject: reject-me now\n" in content
+    with srv.smtp("smtp") as s:
+        s.ehlo("client.example")
+        with pytest.raises(smtplib.SMTPDataError):
+            s.sendmail("sender@old.test", ["team@example.test"],
+                       b"Subject: reject-me now\r\n\r\nx\r\n")
