@@ -4,7 +4,6 @@
  * Public: table_hmap_init, table_hmap_free, table_hmap_put, table_hmap_get,
  * table_hmap_key, table_hmap_value, table_hmap_compact. Replacing a value appends a new
  * record to the arena; sources rarely repeat keys, so the waste is small.
- * More than 2^32-1 entries is a panic (a bug or a hostile source).
  */
 #include "table/table_hmap.h"
 
@@ -41,6 +40,21 @@ void table_hmap_free(struct table_hmap *h)
 	table_hmap_init(h);
 }
 
+#define SLOT_OFF_BITS 40
+#define SLOT_OFF_MASK ((UINT64_C(1) << SLOT_OFF_BITS) - 1)
+
+/* slot_make - the slot word for a record at off with this hash */
+static inline uint64_t slot_make(uint64_t hash, size_t off)
+{
+	return (hash >> SLOT_OFF_BITS) << SLOT_OFF_BITS | ((uint64_t)off + 1);
+}
+
+/* slot_off - the record offset a slot points at */
+static inline size_t slot_off(uint64_t slot)
+{
+	return (size_t)((slot & SLOT_OFF_MASK) - 1);
+}
+
 /* hmap_grow - double the slot array and re-place every entry */
 static void hmap_grow(struct table_hmap *h)
 {
@@ -54,19 +68,20 @@ static void hmap_grow(struct table_hmap *h)
 
 		while (h->slots[j])
 			j = (j + 1) & h->mask;
-		h->slots[j] = (uint32_t)(i + 1);
+		h->slots[j] = slot_make(h->ents[i].hash, h->ents[i].off);
 	}
 }
 
 /* hmap_find - the slot holding key, or the empty slot where it belongs */
 static size_t hmap_find(const struct table_hmap *h, const char *key, uint64_t hash)
 {
+	uint64_t tag = hash >> SLOT_OFF_BITS;
 	size_t j = hash & h->mask;
 
 	while (h->slots[j]) {
-		const struct table_hmap_ent *e = &h->ents[h->slots[j] - 1];
+		uint64_t slot = h->slots[j];
 
-		if (e->hash == hash && strcmp(h->arena + e->off, key) == 0)
+		if (slot >> SLOT_OFF_BITS == tag && strcmp(h->arena + slot_off(slot), key) == 0)
 			break;
 		j = (j + 1) & h->mask;
 	}
@@ -96,25 +111,34 @@ static size_t hmap_store(struct table_hmap *h, const char *key, const char *valu
 int table_hmap_put(struct table_hmap *h, const char *key, const char *value, bool replace)
 {
 	uint64_t hash = hmap_hash(key);
-	size_t j;
+	size_t j, off;
 
 	if ((h->n + 1) * 4 > (h->mask + 1) * 3 || h->mask == 0)
 		hmap_grow(h);
 	j = hmap_find(h, key, hash);
 	if (h->slots[j]) {
-		if (replace)
-			h->ents[h->slots[j] - 1].off = hmap_store(h, key, value);
+		if (replace) {
+			size_t old = slot_off(h->slots[j]);
+
+			off = hmap_store(h, key, value);
+			h->slots[j] = slot_make(hash, off);
+			for (size_t i = 0; i < h->n; i++)
+				if (h->ents[i].off == old)
+					h->ents[i].off = off;
+		}
 		return 1;
 	}
-	if (h->n >= UINT32_MAX - 1)
-		log_panic("table_hmap_put: too many entries");
 	if (h->n == h->ents_cap) {
 		h->ents_cap = h->ents_cap ? h->ents_cap * 2 : 64;
 		h->ents = xreallocarray(h->ents, h->ents_cap, sizeof(*h->ents));
 	}
-	h->ents[h->n].off = hmap_store(h, key, value);
+	off = hmap_store(h, key, value);
+	if (off >= SLOT_OFF_MASK)
+		log_panic("table_hmap_put: table text larger than 1 TB");
+	h->ents[h->n].off = off;
 	h->ents[h->n].hash = hash;
-	h->slots[j] = (uint32_t)++h->n;
+	h->slots[j] = slot_make(hash, off);
+	h->n++;
 	return 0;
 }
 
@@ -123,6 +147,7 @@ const char *table_hmap_get(const struct table_hmap *h, const char *key)
 {
 	uint64_t hash;
 	size_t j;
+	const char *k;
 
 	if (h->n == 0)
 		return NULL;
@@ -130,7 +155,8 @@ const char *table_hmap_get(const struct table_hmap *h, const char *key)
 	j = hmap_find(h, key, hash);
 	if (h->slots[j] == 0)
 		return NULL;
-	return table_hmap_value(h, h->slots[j] - 1);
+	k = h->arena + slot_off(h->slots[j]);
+	return k + strlen(k) + 1;
 }
 
 /* table_hmap_key - the key of the i-th entry */

@@ -1,8 +1,11 @@
 /*
  * table_hmap - an in-memory string map for the tables that read their
  * whole source (texthash, inline): open addressing over one arena of
- * "key\0value\0" records, so a million entries cost two allocations that
- * grow by doubling, and a lookup costs one hash and a probe or two.
+ * "key\0value\0" records, so a million entries cost a few allocations that
+ * grow by doubling, and a lookup costs one hash, a probe or two in the
+ * slot array (which holds a hash tag and the record's offset) and one
+ * visit to the record. Replacing a value is linear in the entry count
+ * (only small inline: tables do it).
  * Internal to src/table.
  */
 #ifndef OUTPOST_TABLE_TABLE_HMAP_H
@@ -20,7 +23,7 @@ struct table_hmap_ent {
 struct table_hmap {
 	struct table_hmap_ent *ents;	/* in insertion order */
 	size_t n, ents_cap;
-	uint32_t *slots;		/* entry index + 1; 0 = empty */
+	uint64_t *slots;		/* 0 = empty, else hash tag << 40 | (offset + 1) */
 	size_t mask;			/* slot count - 1 */
 	char *arena;
 	size_t arena_len, arena_cap;
