@@ -424,8 +424,11 @@ static void tls_start(struct sess *ss)
 		sni = ss->h->name;
 	else if (strcmp(sni, "nexthop") == 0)
 		sni = ss->nexthop_domain;
-	if (*sni)
-		SSL_set_tlsext_host_name(ss->ssl, sni);
+	if (*sni) {
+		char name[256];	/* the macro takes a non-const pointer */
+		snprintf(name, sizeof(name), "%s", sni);
+		SSL_set_tlsext_host_name(ss->ssl, name);
+	}
 	tb = bufferevent_openssl_filter_new(ss->base, ss->bev, ss->ssl, BUFFEREVENT_SSL_CONNECTING,
 					    BEV_OPT_CLOSE_ON_FREE);
 	if (tb == NULL) {
