@@ -14,6 +14,7 @@
 const struct check_def checks[] = {
 	{ "unused-parameter", CHECK_ERROR, config_lint },
 	{ "other-side", CHECK_WARN, config_lint_hints },
+	{ "listen-address", CHECK_ERROR, config_lint_services },
 	{ "open-relay", CHECK_ERROR, smtpd_check_lint_relay },
 	{ "relay-order", CHECK_WARN, smtpd_check_lint_order },
 	{ NULL, CHECK_WARN, NULL },

@@ -146,6 +146,7 @@ const char *config_master_path(const struct config *cf);
  * Returns the number of unknown-parameter findings. */
 int config_lint(struct config *cf, struct strv *out);
 int config_lint_hints(struct config *cf, struct strv *out);
+int config_lint_services(struct config *cf, struct strv *out);
 
 /* Apply maillog_file / syslog_name to lib/log (syslog LOG_MAIL when
  * maillog_file is empty). Returns -1 with err when the file cannot be

@@ -450,9 +450,11 @@ static const struct lint_case lint_cases[] = {
 	{ "wrappermode global", "smtpd_tls_wrappermode = yes\n", NULL, 0,
 	  "set it with -o on the smtps" },
 	{ "sasl maps, auth per service", "smtpd_sasl_password_maps = texthash:/p\n",
-	  "sub inet n - n - - smtpd -o smtpd_sasl_auth_enable=yes\n", 0, NULL },
+	  "submission inet n - n - - smtpd -o smtpd_sasl_auth_enable=yes\n", 0, NULL },
 	{ "sasl maps, no auth", "smtpd_sasl_password_maps = texthash:/p\n", NULL, 0,
 	  "smtpd_sasl_auth_enable = no" },
+	{ "bad port name", "", "nosuchport inet n - n - - smtpd\n127.0.0.1:99999 inet n - n - - smtpd\n", 0,
+	  "service nosuchport: \"nosuchport\" is neither a port number" },
 	{ "server tls no cert", "smtpd_tls_security_level = may\n", NULL, 0,
 	  "STARTTLS will fail" },
 };
@@ -475,6 +477,7 @@ static void test_lint(void **state)
 			fail_msg("%s: %s", c->name, buf_cstr(&err));
 		unknown = config_lint(cf, &out);
 		config_lint_hints(cf, &out);
+		config_lint_services(cf, &out);
 		for (j = 0; j < out.n; j++)
 			if (c->want && strstr(out.v[j], c->want))
 				found = true;

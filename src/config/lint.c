@@ -11,11 +11,14 @@
  * such as the client's smtp_tls_cert_file set while the server offers TLS
  * without a certificate.
  *
- * Public: config_lint, config_lint_hints.
+ * Services: inet services whose port cannot be resolved.
+ *
+ * Public: config_lint, config_lint_hints, config_lint_services.
  * Bad input: none; findings are appended to out as one line each.
  */
 #include "config/config.h"
 
+#include <netdb.h>
 #include <string.h>
 
 #include "config/expand.h"
@@ -297,4 +300,48 @@ int config_lint_hints(struct config *cf, struct strv *out)
 		     "smtp_tls_security_level = encrypt applies to mail you send to every other "
 		     "server (many do not offer TLS); did you mean smtpd_tls_security_level?");
 	return (int)(out->n - before);
+}
+
+/* port_known - a port number, or a name /etc/services knows */
+static bool port_known(const char *port)
+{
+	long n;
+
+	if (str_parse_long(port, &n) == 0)
+		return n > 0 && n < 65536;
+	return getservbyname(port, "tcp") != NULL;
+}
+
+/*
+ * config_lint_services - master.cf inet services whose address cannot
+ * work: an unknown port name, a port out of range, or an unbalanced
+ * IPv6 bracket. Returns how many (`outpost start` would refuse them).
+ */
+int config_lint_services(struct config *cf, struct strv *out)
+{
+	const struct master_service *svcs;
+	size_t i, n;
+	int count = 0;
+
+	svcs = config_services(cf, &n);
+	for (i = 0; i < n; i++) {
+		const char *name = svcs[i].name, *port = strrchr(name, ':');
+		struct buf b = BUF_INIT;
+
+		if (strcmp(svcs[i].type, "inet") != 0)
+			continue;
+		port = port ? port + 1 : name;
+		if (name[0] == '[' && strstr(name, "]:") == NULL)
+			buf_printf(&b, "%s, line %d: service %s: expected [address]:port", svcs[i].file,
+				   svcs[i].line, name);
+		else if (!port_known(port))
+			buf_printf(&b, "%s, line %d: service %s: \"%s\" is neither a port number nor a "
+				       "service name in /etc/services",
+				   svcs[i].file, svcs[i].line, name, port);
+		if (b.len) {
+			strv_push_take(out, buf_steal(&b));
+			count++;
+		}
+	}
+	return count;
 }
