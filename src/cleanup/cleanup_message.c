@@ -146,7 +146,8 @@ void cleanup_start_content(struct cleanup *c)
 	buf_free(&received);
 }
 
-/* cleanup_log_prefix - "from host[addr]; from=<s> to=<r> proto=P helo=<h>" */
+/* cleanup_log_prefix - "from host[addr]; from=<s> to=<r> proto=P helo=<h>",
+ * with the last recipient given, as Postfix 3.7 logs it */
 void cleanup_log_prefix(const struct cleanup *c, struct buf *out)
 {
 	if (c->local)
@@ -155,7 +156,8 @@ void cleanup_log_prefix(const struct cleanup *c, struct buf *out)
 		buf_printf(out, "from %s[%s]", c->client_name ? c->client_name : "unknown",
 			   c->client_addr ? c->client_addr : "unknown");
 	buf_printf(out, "; from=<%s> to=<%s> proto=%s helo=<%s>", c->sender ? c->sender : "",
-		   c->nrcpt ? c->rcpt[0].address : "", c->proto, c->helo ? c->helo : "");
+		   c->nrcpt ? c->rcpt[c->nrcpt - 1].address : "", c->proto,
+		   c->helo ? c->helo : "");
 }
 
 /* note_seen - remember headers that decide what is added later */

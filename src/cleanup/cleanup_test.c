@@ -415,6 +415,9 @@ static void test_discard_redirect(void **state)
 	assert_int_equal(count_files("incoming"), before);
 	assert_non_null(strstr(logged.data, ": discard: header X-Discard: 1 from "));
 	assert_int_equal(run(*state, &r, &id, &reply), 0);
+	assert_non_null(strstr(logged.data, ": redirect: header X-Redirect: 1 from "
+					    "client.example[192.0.2.1]; from=<s@example.com> "
+					    "to=<t@remote.example> proto=ESMTP"));
 	q = open_queued("incoming", id.data, &content);
 	assert_int_equal(q->nrcpt, 2);
 	assert_string_equal(q->rcpt[0].address, "redir@remote.example");
