@@ -130,16 +130,25 @@ static int write_pid(const char *path)
 	return fd;
 }
 
-/* daemonize - detach from the terminal */
-static int daemonize(void)
+/*
+ * daemonize - detach from the terminal. The parent exits only once the
+ * daemon reports (through *ready_fd) that its pid file is written, so
+ * `outpost start && outpost status` never races; exit 1 if it died first.
+ */
+static int daemonize(int *ready_fd)
 {
-	pid_t pid = fork();
-	int fd;
+	int fds[2], fd;
+	pid_t pid;
+	char c;
 
-	if (pid < 0)
+	if (pipe2(fds, O_CLOEXEC) < 0 || (pid = fork()) < 0)
 		return -1;
-	if (pid > 0)
-		_exit(0);
+	if (pid > 0) {
+		close(fds[1]);
+		_exit(read(fds[0], &c, 1) == 1 ? 0 : 1);
+	}
+	close(fds[0]);
+	*ready_fd = fds[1];
 	setsid();
 	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
 		dup2(fd, 0);
@@ -200,7 +209,7 @@ int cmd_start(int argc, char **argv)
 	struct config *cf;
 	const char *dir;
 	char *pidfile;
-	int fg = 0, pidfd, rc;
+	int fg = 0, pidfd, rc, ready = -1;
 	pid_t pid;
 
 	if (parse_dir_opts(argc, argv, "start [-f] [-v] [-c DIR]", 1, &dir, &fg) < 0)
@@ -230,13 +239,17 @@ int cmd_start(int argc, char **argv)
 		free(pidfile);
 		return 1;
 	}
-	if (!fg && daemonize() < 0) {
+	if (!fg && daemonize(&ready) < 0) {
 		fprintf(stderr, "outpost: fatal: cannot detach: %s\n", strerror(errno));
 		return 1;
 	}
 	if ((pidfd = write_pid(pidfile)) < 0) {
 		free(pidfile);
 		return 1;
+	}
+	if (ready >= 0) {
+		(void)!write(ready, "", 1);
+		close(ready);
 	}
 	if (config_apply_logging(cf, "master", &err) < 0)
 		fprintf(stderr, "outpost: warning: %s", buf_cstr(&err));
