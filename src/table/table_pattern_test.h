@@ -9,8 +9,6 @@ static void test_cases(void **state)
 		const struct pcase *c = &pcases[i];
 		char *path = tt_write(c->text), *spec = tt_spec(TYPE, path), *got;
 
-		if (c->WANT == NULL)
-			continue;
 		tt_capture();
 		got = tt_query(spec, 0, c->key);
 		if (!tt_matches(got, c->WANT))
