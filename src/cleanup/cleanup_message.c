@@ -150,14 +150,17 @@ void cleanup_start_content(struct cleanup *c)
  * with the last recipient given, as Postfix 3.7 logs it */
 void cleanup_log_prefix(const struct cleanup *c, struct buf *out)
 {
-	if (c->local)
-		buf_puts(out, "from local");
-	else
-		buf_printf(out, "from %s[%s]", c->client_name ? c->client_name : "unknown",
-			   c->client_addr ? c->client_addr : "unknown");
-	buf_printf(out, "; from=<%s> to=<%s> proto=%s helo=<%s>", c->sender ? c->sender : "",
-		   c->nrcpt ? c->rcpt[c->nrcpt - 1].address : "", c->proto,
-		   c->helo ? c->helo : "");
+	const char *to = c->nrcpt ? c->rcpt[c->nrcpt - 1].address : "";
+
+	if (c->local) {
+		/* local submission: no proto= or helo= (Postfix 3.7) */
+		buf_printf(out, "from local; from=<%s> to=<%s>", c->sender ? c->sender : "", to);
+		return;
+	}
+	buf_printf(out, "from %s[%s]; from=<%s> to=<%s> proto=%s helo=<%s>",
+		   c->client_name ? c->client_name : "unknown",
+		   c->client_addr ? c->client_addr : "unknown", c->sender ? c->sender : "", to,
+		   c->proto, c->helo ? c->helo : "");
 }
 
 /* note_seen - remember headers that decide what is added later */

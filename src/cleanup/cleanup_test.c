@@ -505,6 +505,22 @@ static void test_line_cont(void **state)
 	buf_free(&content);
 }
 
+/* test_local_reject_log - a local submission's check log line */
+static void test_local_reject_log(void **state)
+{
+	struct msg m = { NULL, "s@example.com", { "r@remote.example" },
+			 "Subject: reject-me\n\nx" };
+	struct buf id = BUF_INIT, reply = BUF_INIT;
+
+	assert_int_equal(run(*state, &m, &id, &reply), -1);
+	assert_string_equal(reply.data, "550 5.7.1 custom reject text");
+	assert_non_null(strstr(logged.data, ": reject: header Subject: reject-me from local; "
+					    "from=<s@example.com> to=<r@remote.example>: "
+					    "5.7.1 custom reject text\n"));
+	buf_free(&id);
+	buf_free(&reply);
+}
+
 /* test_hops_below_limit - hopcount_limit - 2 earlier hops pass */
 static void test_hops_below_limit(void **state)
 {
@@ -574,6 +590,7 @@ int main(void)
 		cmocka_unit_test(test_header_limit),
 		cmocka_unit_test(test_line_cont),
 		cmocka_unit_test(test_hops_below_limit),
+		cmocka_unit_test(test_local_reject_log),
 		cmocka_unit_test(test_bcc_maps),
 		cmocka_unit_test(test_abort),
 	};
