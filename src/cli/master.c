@@ -23,6 +23,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -57,6 +58,7 @@ struct slots {
 
 static sigset_t master_sigs;
 static struct slots master_set;	/* bound by master_bind, run by master_run */
+static pid_t master_pid;
 
 /* now - monotonic seconds */
 static time_t now(void)
@@ -102,6 +104,10 @@ static void child_main(struct slots *set, struct slot *s)
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	sigprocmask(SIG_UNBLOCK, &master_sigs, NULL);
+	/* a master that dies without cleaning up (SIGKILL) takes its children along */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != master_pid)
+		_exit(0);
 	if ((scf = config_for_master_service(set->cf, s->svc, &err)) == NULL)
 		log_fatal("service %s/%s: %s", s->svc->name, s->svc->type, buf_cstr(&err));
 	buf_puts(&name, s->svc->command);
@@ -435,6 +441,7 @@ int master_run(const char *config_dir)
 	struct pollfd pfd;
 	int sfd, stopping = 0;
 
+	master_pid = getpid();
 	sigemptyset(&master_sigs);
 	sigaddset(&master_sigs, SIGCHLD);
 	sigaddset(&master_sigs, SIGHUP);

@@ -95,8 +95,12 @@ def master(conf):
         conf.log()
     yield p
     if p.poll() is None:
-        p.kill()
-        p.wait()
+        p.terminate()
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
 
 
 def test_foreground_lifecycle(conf, master):
@@ -201,7 +205,8 @@ def test_unknown_parameter_warned_at_start(conf):
                "smtpd_helo_restrictions?" in err
     finally:
         if p.poll() is None:
-            p.kill()
+            p.terminate()
+            p.wait(timeout=15)
 
 
 def test_stock_debian_master_cf(conf):
@@ -237,7 +242,8 @@ def test_stock_debian_master_cf(conf):
         assert p.returncode == 0
     finally:
         if p.poll() is None:
-            p.kill()
+            p.terminate()
+            p.wait(timeout=15)
 
 
 def test_bare_port_uses_inet_interfaces(conf):
@@ -256,7 +262,8 @@ def test_bare_port_uses_inet_interfaces(conf):
         assert p.returncode == 0
     finally:
         if p.poll() is None:
-            p.kill()
+            p.terminate()
+            p.wait(timeout=15)
 
 
 def test_unknown_port_name_refused(conf):
