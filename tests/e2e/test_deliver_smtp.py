@@ -347,7 +347,16 @@ class RawServer(threading.Thread):
                         break
                     cmd = line[:4].upper()
                     self.commands.append(line.decode().rstrip("\r\n"))
-                    if cmd == b"EHLO" and self.mode == "notls":
+                    if cmd == b"LHLO":
+                        c.sendall(b"250-raw.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+                    elif cmd == b"DATA" and self.mode == "lmtp":
+                        c.sendall(b"354 go\r\n")
+                        while f.readline() not in (b".\r\n", b""):
+                            pass
+                        c.sendall(b"250 2.0.0 <a@example.org> Saved\r\n"
+                                  b"452 4.2.2 <b@example.org> Quota exceeded (mailbox for user is full)\r\n"
+                                  b"552 5.2.2 <c@example.org> Quota exceeded permanently\r\n")
+                    elif cmd == b"EHLO" and self.mode == "notls":
                         c.sendall(b"250-raw.test\r\n250-STARTTLS\r\n250 8BITMIME\r\n")
                     elif cmd == b"STAR":
                         c.sendall(b"454 4.7.0 TLS not available due to local problem\r\n")
@@ -566,3 +575,22 @@ def test_5xx_greeting_skipped_or_final_with_a_nexthop_list(tmp_path):
     finally:
         bad.stop()
         good.stop()
+
+
+def test_lmtp_replies_per_recipient_after_data(tmp_path):
+    srv = RawServer("lmtp")
+    try:
+        conf = conf_dir(tmp_path)
+        write(os.path.join(conf, "message"), MESSAGE)
+        p = subprocess.run([OUTPOST, "deliver-test", "-c", conf, "deliver", "-t", "lmtp", "-n",
+                            f"inet:127.0.0.1:{srv.port}", "-f", "s@example.org",
+                            os.path.join(conf, "message"), "a@example.org", "b@example.org",
+                            "c@example.org"], capture_output=True, text=True, timeout=60)
+    finally:
+        srv.stop()
+    assert p.returncode == 0, p.stderr
+    res = {r["recipient"]: r for r in json.loads(p.stdout)}
+    assert [(res[a]["status"], res[a]["dsn"]) for a in ("a@example.org", "b@example.org", "c@example.org")] == \
+        [("sent", "2.0.0"), ("deferred", "4.2.2"), ("bounced", "5.2.2")]
+    assert res["b@example.org"]["reply"].endswith("(in reply to end of DATA command)")
+    assert srv.commands[0] == "LHLO client.example.net"
