@@ -45,11 +45,11 @@ one_run() {
 		-t rcpt@dst.bench.test "127.0.0.1:$2" > /dev/null 2>&1 || true
 	t1=$(now)
 	i=0
-	while :; do
-		c=$(sink_count "$3"); c=${c:-0}
-		[ $((c - base)) -ge "$msgs" ] && break
+	while :; do	# (shell functions share variables: no "c" here)
+		got=$(sink_count "$3"); got=${got:-0}
+		[ $((got - base)) -ge "$msgs" ] && break
 		i=$((i + 1))
-		if [ $i -gt 6000 ]; then echo "$1: only $((c - base)) of $msgs delivered" >&2; break; fi
+		if [ $i -gt 6000 ]; then echo "$1: only $((got - base)) of $msgs delivered" >&2; break; fi
 		sleep 0.05
 	done
 	t2=$(now)
@@ -217,5 +217,5 @@ for mta, name in (("outpost", "Outpost"), ("postfix", "Postfix 3.7")):
     v = d.get((mta, "lat"))
     print(f"| {name} | {statistics.median(v):.2f} |" if v else f"| {name} | skipped |")
 EOP
-rm -rf "$work"
+[ -n "${BENCH_KEEP:-}" ] && echo "kept $work" || rm -rf "$work"
 cat "$here/RESULTS.md"

@@ -435,14 +435,14 @@ void qfile_writer_free(struct qfile_writer **wp)
 	xfree(wp);
 }
 
-/* qfile_commit - finish, then file and directory entry durable at once */
+/* qfile_commit - finish, then file and directory entry durable */
 int qfile_commit(struct qfile_writer **wp, struct buf *err)
 {
 	struct qfile_writer *w = *wp;
 	int rc = -1;
 
 	if (qfile_writer_finish(w) == 0) {
-		if (syncfs(w->fd) < 0 && (fsync(w->fd) < 0 || (!w->dir_path_only && fsync(w->dirfd) < 0)))
+		if (fsync(w->fd) < 0 || (w->dir_path_only ? syncfs(w->fd) : fsync(w->dirfd)) < 0)
 			writer_fail(w, errno, "sync");
 		else {
 			qfile_writer_done(w);

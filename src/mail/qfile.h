@@ -31,8 +31,10 @@
  * file is incomplete while its owner-execute bit is clear; readers that
  * scan incoming/ and maildrop/ skip such files. At commit the writer adds
  * the envelope and the header, sets the execute bit, and makes file and
- * directory entry durable with one syncfs(2) (one per batch of commits in
- * the group committer; fsync of file and directory where syncfs fails).
+ * directory entry durable: qfile_commit() fsyncs both; the group committer
+ * fsyncs a lone file (its directory entry is in the same journal
+ * transaction on ext4/XFS, as Postfix relies on too) and covers a batch of
+ * several with one syncfs(2).
  * Only then does the commit report success. A crash before that leaves an
  * incomplete file (never delivered, removed later by qmgr) or a complete
  * one that was never acknowledged (delivered: at most a duplicate, never a

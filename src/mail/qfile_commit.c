@@ -3,8 +3,9 @@
  *
  * One fsync costs a disk flush; at hundreds of messages per second those
  * flushes, not the CPU, bound an MTA. The committer lets each SMTP session
- * hand over its finished file and carry on; a background thread takes
- * every file waiting at that moment, makes all of them durable with one
+ * hand over its finished file and carry on; a background thread (one of a
+ * few, so a new batch can start while another is syncing) takes every
+ * file waiting at that moment and makes all of them durable with one
  * syncfs(2) (falling back to fsync per file and directory where syncfs
  * fails), and reports back
  * through an eventfd watched by the caller's libevent loop. The done
@@ -37,8 +38,10 @@ struct commit_job {
 	struct commit_job *next;
 };
 
+#define COMMIT_THREADS 4	/* a new batch may start while others sync */
+
 struct qfile_committer {
-	pthread_t thread;
+	pthread_t thread[COMMIT_THREADS];
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct commit_job *todo, **todo_tail;
@@ -61,7 +64,12 @@ static void sync_batch(struct commit_job *batch)
 			fd = j->w->fd;
 			break;
 		}
-	if (fd < 0 || syncfs(fd) == 0)
+	if (fd < 0)
+		return;
+	/* one file: fsync writes just it (and, on journaling file systems,
+	 * the directory entry made in the same transaction); several: one
+	 * syncfs instead of a flush each */
+	if (batch->next == NULL ? fsync(fd) == 0 : syncfs(fd) == 0)
 		return;
 	for (j = batch; j; j = j->next)
 		if (j->status == 0 && fsync(j->w->fd) < 0)
@@ -181,8 +189,9 @@ struct qfile_committer *qfile_committer_new(struct event_base *base)
 	c->ev = event_new(base, c->evfd, EV_READ | EV_PERSIST, on_event, c);
 	if (c->ev == NULL || event_add(c->ev, NULL) < 0)
 		log_fatal("committer: cannot watch eventfd");
-	if ((rc = pthread_create(&c->thread, NULL, committer_thread, c)) != 0)
-		log_fatal("committer: pthread_create: %s", strerror(rc));
+	for (int i = 0; i < COMMIT_THREADS; i++)
+		if ((rc = pthread_create(&c->thread[i], NULL, committer_thread, c)) != 0)
+			log_fatal("committer: pthread_create: %s", strerror(rc));
 	return c;
 }
 
@@ -195,9 +204,10 @@ void qfile_committer_free(struct qfile_committer **cp)
 		return;
 	pthread_mutex_lock(&c->mu);
 	c->stop = true;
-	pthread_cond_signal(&c->cv);
+	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
-	pthread_join(c->thread, NULL);
+	for (int i = 0; i < COMMIT_THREADS; i++)
+		pthread_join(c->thread[i], NULL);
 	run_done(c);
 	event_free(c->ev);
 	close(c->evfd);
