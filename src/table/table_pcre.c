@@ -6,6 +6,8 @@
  * Flags as pcre_table(5): i toggles case-insensitivity (on by default),
  * m multi-line, s dot matches newline, x extended, A anchored, E dollar
  * matches only at the end, U ungreedy; X is obsolete (warned, ignored).
+ * Like regexp:, a pattern gets a literal pre-check when it has one
+ * (table_regexp_lit.c), which saves most matcher calls in big tables.
  *
  * Public: table_pcre_ops (via table_registry.c).
  * Bad input: see table_pattern.c; "error in regex at offset N: reason". A
@@ -19,12 +21,17 @@
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/str.h"
 #include "table/table_pattern.h"
+#include "table/table_regexp_lit.h"
 
 struct pcre_rule {
 	pcre2_code *code;
 	pcre2_match_data *md;
-	bool jit;	/* JIT-compiled: use the fast path without option checks */
+	bool jit;		/* JIT-compiled: use the fast path without option checks */
+	struct strv lits;	/* literals every match contains (table_regexp_lit.c) */
+	size_t litlen[REGEXP_MAX_LITERALS];
+	bool icase;
 };
 
 /* pcre_compile_rule - flags map onto PCRE2 options */
@@ -78,6 +85,11 @@ static void *pcre_compile_rule(const char *pattern, const char *flags, const cha
 		return NULL;
 	}
 	r->jit = pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE) == 0;	/* else interpreted */
+	if (!(opts & PCRE2_EXTENDED) && regexp_required_literals(pattern, true, &r->lits)) {
+		for (size_t i = 0; i < r->lits.n; i++)
+			r->litlen[i] = strlen(r->lits.v[i]);
+		r->icase = opts & PCRE2_CASELESS;
+	}
 	r->md = pcre2_match_data_create_from_pattern(r->code, NULL);
 	return r;
 }
@@ -99,8 +111,13 @@ static int pcre_match(void *re, const char *subject, size_t len, long *ovec, siz
 	struct pcre_rule *r = re;
 	PCRE2_SIZE *ov;
 	uint32_t n;
-	int rc = r->jit ? pcre2_jit_match(r->code, (PCRE2_SPTR)subject, len, 0, 0, r->md, NULL)
-			: pcre2_match(r->code, (PCRE2_SPTR)subject, len, 0, 0, r->md, NULL);
+	int rc;
+
+	for (size_t i = 0; i < r->lits.n; i++)
+		if (!regexp_lit_present(subject, len, r->lits.v[i], r->litlen[i], r->icase))
+			return 0;
+	rc = r->jit ? pcre2_jit_match(r->code, (PCRE2_SPTR)subject, len, 0, 0, r->md, NULL)
+		    : pcre2_match(r->code, (PCRE2_SPTR)subject, len, 0, 0, r->md, NULL);
 
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
@@ -131,6 +148,7 @@ static void pcre_free_rule(void *re)
 
 	pcre2_match_data_free(r->md);
 	pcre2_code_free(r->code);
+	strv_free(&r->lits);
 	free(r);
 }
 

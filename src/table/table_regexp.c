@@ -72,7 +72,7 @@ static void *regexp_compile(const char *pattern, const char *flags, const char *
 		return NULL;
 	}
 	if ((cflags & REG_EXTENDED) && regexp_c_locale() &&
-	    regexp_required_literals(pattern, &r->lits)) {
+	    regexp_required_literals(pattern, false, &r->lits)) {
 		for (size_t i = 0; i < r->lits.n; i++)
 			r->litlen[i] = strlen(r->lits.v[i]);
 		r->icase = cflags & REG_ICASE;

@@ -8,7 +8,8 @@
  * backslash-letter escapes end a run, a quantified atom is dropped (it may
  * occur zero times or repeat), and anything unusual (a quantifier with
  * nothing before it, a '{' that is not an interval, an unmatched
- * parenthesis, a non-ASCII byte) gives up. Giving up costs only speed:
+ * parenthesis, a non-ASCII byte; for PCRE also any backslash-letter or
+ * backslash-digit escape, "(?" and "(*") gives up. Giving up costs only speed:
  * the caller then always runs regexec.
  */
 #include "table/table_regexp_lit.h"
@@ -19,8 +20,11 @@
 #include "lib/buf.h"
 #include "lib/str.h"
 
-/* skip_bracket - p at '['; the character after its closing ']', or NULL */
-static const char *skip_bracket(const char *p)
+/*
+ * skip_bracket - p at '['; the character after its closing ']', or NULL.
+ * In PCRE a backslash escapes inside the class; in POSIX it is literal.
+ */
+static const char *skip_bracket(const char *p, bool pcre)
 {
 	p++;
 	if (*p == '^')
@@ -28,6 +32,11 @@ static const char *skip_bracket(const char *p)
 	if (*p == ']')
 		p++;
 	for (; *p && *p != ']'; p++) {
+		if (pcre && *p == '\\') {
+			if (*++p == '\0')
+				return NULL;
+			continue;
+		}
 		if (*p == '[' && (p[1] == ':' || p[1] == '=' || p[1] == '.')) {
 			char kind = p[1];
 			const char *end = p + 2;
@@ -43,16 +52,16 @@ static const char *skip_bracket(const char *p)
 }
 
 /* skip_group - p at '('; the character after its ')', or NULL */
-static const char *skip_group(const char *p)
+static const char *skip_group(const char *p, bool pcre)
 {
 	int depth = 0;
 
 	for (; *p; p++) {
 		if (*p == '\\') {
-			if (*++p == '\0')
+			if (*++p == '\0' || (pcre && *p == 'Q'))	/* \Q: quoting to \E */
 				return NULL;
 		} else if (*p == '[') {
-			if ((p = skip_bracket(p)) == NULL)
+			if ((p = skip_bracket(p, pcre)) == NULL)
 				return NULL;
 			p--;
 		} else if (*p == '(') {
@@ -94,10 +103,11 @@ static void keep_run(struct strv *lits, const struct buf *run)
 
 /*
  * regexp_required_literals - fill lits with literals every match contains
- * (in pattern order); false (lits empty) when there is none worth checking
- * or the pattern is beyond this simple analysis.
+ * (in pattern order) for a POSIX extended or (pcre) a PCRE pattern without
+ * the x flag; false (lits empty) when there is none worth checking or the
+ * pattern is beyond this simple analysis.
  */
-bool regexp_required_literals(const char *pattern, struct strv *lits)
+bool regexp_required_literals(const char *pattern, bool pcre, struct strv *lits)
 {
 	struct buf run = BUF_INIT;
 	const char *p = pattern;
@@ -114,14 +124,17 @@ bool regexp_required_literals(const char *pattern, struct strv *lits)
 		}
 		switch (*p) {
 		case '(':
-			next = skip_group(p);
+			/* PCRE "(?" and "(*" may change how the rest matches */
+			next = pcre && (p[1] == '?' || p[1] == '*') ? NULL : skip_group(p, pcre);
 			break;
 		case '[':
-			next = skip_bracket(p);
+			next = skip_bracket(p, pcre);
 			break;
 		case '\\':
-			if (p[1] == '\0' || isalnum((unsigned char)p[1]) || strchr("<>`'|", p[1]) ||
-			    (unsigned char)p[1] >= 0x80) {
+			if (pcre && (p[1] == '\0' || isalnum((unsigned char)p[1]))) {
+				next = NULL;	/* \x41, \Q..\E, \p{..}: beyond this analysis */
+			} else if (p[1] == '\0' || isalnum((unsigned char)p[1]) ||
+				   strchr("<>`'|", p[1]) || (unsigned char)p[1] >= 0x80) {
 				next = p[1] ? p + 2 : NULL;
 			} else {
 				c = p[1];

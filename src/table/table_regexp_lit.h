@@ -1,5 +1,5 @@
 /*
- * table_regexp_lit - a cheap pre-check for POSIX extended patterns: the
+ * table_regexp_lit - a cheap pre-check for POSIX extended and PCRE patterns: the
  * runs of literal characters that every match must contain. A subject
  * without one of them cannot match, so regexec (slow in glibc) is skipped.
  * Internal to src/table.
@@ -15,7 +15,7 @@
 
 #define REGEXP_MAX_LITERALS 4
 
-bool regexp_required_literals(const char *pattern, struct strv *lits);
+bool regexp_required_literals(const char *pattern, bool pcre, struct strv *lits);
 bool regexp_lit_present(const char *subject, size_t len, const char *lit, size_t litlen,
 			bool icase);
 
