@@ -58,6 +58,7 @@ struct dns_req {
 
 /* dns_arm_timer - wake c-ares for its next retransmission or timeout */
 static void dns_arm_timer(struct chk_dns *d);
+static int lookup(struct smtpd_check_run *r, int type, const char *name, const char **value);
 
 /* on_sock - a watched socket is ready: let c-ares read or write */
 static void on_sock(evutil_socket_t fd, short what, void *arg)
@@ -213,6 +214,17 @@ static void answer_text(int type, unsigned char *abuf, int alen, struct buf *out
 		for (struct ares_mx_reply *m = mx; m; m = m->next)
 			buf_printf(out, "%u %s\n", m->priority, m->host);
 		ares_free_data(mx);
+	} else if (type == ns_t_ns) {
+		struct hostent *he = NULL;
+		int rc = ares_parse_ns_reply(abuf, alen, &he);
+
+		if (rc != ARES_SUCCESS) {
+			*status = rc == ARES_ENODATA ? DNS_NOTFOUND : DNS_TEMPFAIL;
+			return;
+		}
+		for (char **p = he->h_aliases; p && *p; p++)
+			buf_printf(out, "%s\n", *p);
+		ares_free_hostent(he);
 	} else if (type == ns_t_txt) {
 		struct ares_txt_reply *txt = NULL;
 		int rc = ares_parse_txt_reply(abuf, alen, &txt);
@@ -267,6 +279,13 @@ static void cancel_req(void *pending)
  * lookup - the cached answer of (type, name), or start the query: returns
  * DNS_FOUND / DNS_NOTFOUND / DNS_TEMPFAIL, or 2 for "pending".
  */
+int chk_dns_lookup(struct smtpd_check_run *r, int type, const char *name, const char **value)
+{
+	if (r->c->offline || r->c->dns == NULL || !r->c->dns->ready)
+		return DNS_NOTFOUND;
+	return lookup(r, type, name, value);
+}
+
 static int lookup(struct smtpd_check_run *r, int type, const char *name, const char **value)
 {
 	struct chk_dns *d = r->c->dns;
@@ -275,7 +294,7 @@ static int lookup(struct smtpd_check_run *r, int type, const char *name, const c
 	struct dns_req *q;
 
 	buf_printf(&key, "%s %s", type == ns_t_a ? "A" : type == ns_t_aaaa ? "AAAA"
-		   : type == ns_t_mx ? "MX" : "TXT", name);
+		   : type == ns_t_mx ? "MX" : type == ns_t_ns ? "NS" : "TXT", name);
 	if ((hit = chk_cache_find(r, buf_cstr(&key))) != NULL) {
 		buf_free(&key);
 		*value = hit->value;

@@ -50,6 +50,12 @@ enum chk_op {
 	OP_CHECK_CLIENT_ACCESS, OP_CHECK_REVERSE_CLIENT_HOSTNAME_ACCESS,
 	OP_CHECK_HELO_ACCESS, OP_CHECK_SENDER_ACCESS, OP_CHECK_RECIPIENT_ACCESS,
 	OP_CHECK_SASL_ACCESS, OP_CHECK_CCERT_ACCESS, OP_CHECK_POLICY_SERVICE,
+	OP_CHECK_CLIENT_MX_ACCESS, OP_CHECK_CLIENT_NS_ACCESS, OP_CHECK_CLIENT_A_ACCESS,
+	OP_CHECK_REVERSE_CLIENT_MX_ACCESS, OP_CHECK_REVERSE_CLIENT_NS_ACCESS,
+	OP_CHECK_REVERSE_CLIENT_A_ACCESS,
+	OP_CHECK_HELO_MX_ACCESS, OP_CHECK_HELO_NS_ACCESS, OP_CHECK_HELO_A_ACCESS,
+	OP_CHECK_SENDER_MX_ACCESS, OP_CHECK_SENDER_NS_ACCESS, OP_CHECK_SENDER_A_ACCESS,
+	OP_CHECK_RECIPIENT_MX_ACCESS, OP_CHECK_RECIPIENT_NS_ACCESS, OP_CHECK_RECIPIENT_A_ACCESS,
 	OP_REJECT_SENDER_LOGIN_MISMATCH, OP_REJECT_AUTH_SENDER_LOGIN_MISMATCH,
 	OP_REJECT_KNOWN_SENDER_LOGIN_MISMATCH, OP_REJECT_UNAUTH_SENDER_LOGIN_MISMATCH,
 };
@@ -229,6 +235,11 @@ enum chk_status chk_login(struct smtpd_check_run *r, const struct chk_item *it);
 struct chk_dns *chk_dns_new(struct smtpd_checks *c, struct buf *err);
 void chk_dns_free(struct chk_dns **dp);
 enum chk_status chk_dns(struct smtpd_check_run *r, const struct chk_item *it);
+int chk_dns_lookup(struct smtpd_check_run *r, int type, const char *name, const char **value);
+#define CHK_DNS_PENDING 2	/* chk_dns_lookup: the query is on its way */
+
+/* smtpd_check_dnsaccess.c */
+enum chk_status chk_dns_access(struct smtpd_check_run *r, const struct chk_item *it);
 
 /* smtpd_check_policy.c */
 struct chk_policy *chk_policy_new(struct smtpd_checks *c, const char *arg,

@@ -68,6 +68,21 @@ static const struct chk_restriction restrictions[] = {
 	{ "check_sasl_access", OP_CHECK_SASL_ACCESS, ARG_TABLE },
 	{ "check_ccert_access", OP_CHECK_CCERT_ACCESS, ARG_TABLE },
 	{ "check_policy_service", OP_CHECK_POLICY_SERVICE, ARG_POLICY },
+	{ "check_client_mx_access", OP_CHECK_CLIENT_MX_ACCESS, ARG_TABLE },
+	{ "check_client_ns_access", OP_CHECK_CLIENT_NS_ACCESS, ARG_TABLE },
+	{ "check_client_a_access", OP_CHECK_CLIENT_A_ACCESS, ARG_TABLE },
+	{ "check_reverse_client_mx_access", OP_CHECK_REVERSE_CLIENT_MX_ACCESS, ARG_TABLE },
+	{ "check_reverse_client_ns_access", OP_CHECK_REVERSE_CLIENT_NS_ACCESS, ARG_TABLE },
+	{ "check_reverse_client_a_access", OP_CHECK_REVERSE_CLIENT_A_ACCESS, ARG_TABLE },
+	{ "check_helo_mx_access", OP_CHECK_HELO_MX_ACCESS, ARG_TABLE },
+	{ "check_helo_ns_access", OP_CHECK_HELO_NS_ACCESS, ARG_TABLE },
+	{ "check_helo_a_access", OP_CHECK_HELO_A_ACCESS, ARG_TABLE },
+	{ "check_sender_mx_access", OP_CHECK_SENDER_MX_ACCESS, ARG_TABLE },
+	{ "check_sender_ns_access", OP_CHECK_SENDER_NS_ACCESS, ARG_TABLE },
+	{ "check_sender_a_access", OP_CHECK_SENDER_A_ACCESS, ARG_TABLE },
+	{ "check_recipient_mx_access", OP_CHECK_RECIPIENT_MX_ACCESS, ARG_TABLE },
+	{ "check_recipient_ns_access", OP_CHECK_RECIPIENT_NS_ACCESS, ARG_TABLE },
+	{ "check_recipient_a_access", OP_CHECK_RECIPIENT_A_ACCESS, ARG_TABLE },
 	{ "reject_sender_login_mismatch", OP_REJECT_SENDER_LOGIN_MISMATCH, ARG_NONE },
 	{ "reject_authenticated_sender_login_mismatch", OP_REJECT_AUTH_SENDER_LOGIN_MISMATCH, ARG_NONE },
 	{ "reject_known_sender_login_mismatch", OP_REJECT_KNOWN_SENDER_LOGIN_MISMATCH, ARG_NONE },
@@ -77,13 +92,9 @@ static const struct chk_restriction restrictions[] = {
 
 /* Postfix restrictions Outpost knows but does not offer (say so, never ignore). */
 static const char *const unsupported[] = {
-	"permit_mx_backup", "check_client_mx_access", "check_client_ns_access",
-	"check_client_a_access", "check_helo_mx_access", "check_helo_ns_access",
-	"check_helo_a_access", "check_sender_mx_access", "check_sender_ns_access",
-	"check_sender_a_access", "check_recipient_mx_access", "check_recipient_ns_access",
-	"check_recipient_a_access", "reject_unverified_sender", "reject_unverified_recipient",
+	"permit_mx_backup", "reject_unverified_sender", "reject_unverified_recipient",
 	"check_etrn_access", "reject_maps_rbl", "check_relay_domains", "permit_naked_ip_address",
-	"reject_rhsbl_sender_ex", "sleep", "check_sender_a_access", NULL,
+	"sleep", NULL,
 };
 
 /* chk_restriction_find - a restriction by name (case-insensitive) */

@@ -58,7 +58,14 @@ def dns():
                 "--address=/99.2.0.192.rbl.test/127.0.0.2",
                 "--txt-record=99.2.0.192.rbl.test,Listed for testing",
                 "--address=/spam.test.dbl.test/127.0.1.2",
-                "--address=/98.2.0.192.wl.test/127.0.0.2"]
+                "--address=/98.2.0.192.wl.test/127.0.0.2",
+                "--mx-host=bogon.test,mx.bogon.test,10",
+                "--address=/mx.bogon.test/10.1.2.3",
+                "--mx-host=badmx.test,mail.badmx.test,10",
+                "--address=/mail.badmx.test/192.0.2.40",
+                "--mx-host=okmx.test,mx.okmx.test,10",
+                "--address=/mx.okmx.test/10.1.2.4",
+                "--address=/abogon.test/10.9.9.9"]
         p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(0.5)
         if p.poll() is None:
@@ -181,3 +188,25 @@ def test_client_gone_while_dns_waits(outpost):
         assert "AddressSanitizer" not in log and "panic" not in log, log
     finally:
         silent.close()
+
+
+def test_mx_and_a_access(tmp_path, dns):
+    """check_sender_mx_access / check_sender_a_access: MX host names and
+    addresses, the domain's own addresses; OK from such a table is ignored."""
+    (tmp_path / "bogons").write_text("10.1.2 REJECT MX in a private network\n"
+                                     "mail.badmx.test REJECT bad MX host\n"
+                                     "mx.okmx.test OK\n"
+                                     "10.9.9.9 REJECT address in a private network\n")
+    r = run(tmp_path, dns, f"smtpd_sender_restrictions = check_sender_mx_access "
+            f"texthash:{tmp_path}/bogons, check_sender_a_access texthash:{tmp_path}/bogons",
+            ["client 192.0.2.1", "ehlo x.test", "mail <a@bogon.test>", "rcpt <u@example.com>",
+             "rset", "mail <a@badmx.test>", "rcpt <u@example.com>",
+             "rset", "mail <a@okmx.test>", "rcpt <u@example.com>",
+             "rset", "mail <a@abogon.test>", "rcpt <u@example.com>",
+             "rset", "mail <a@exists.test>", "rcpt <u@example.com>"])
+    assert r[3] == "554 5.7.1 <a@bogon.test>: Sender address rejected: MX in a private network"
+    assert r[6] == "554 5.7.1 <a@badmx.test>: Sender address rejected: bad MX host"
+    # OK is not allowed: the MX host's address 10.1.2.4 still matches "10.1.2"
+    assert r[9] == "554 5.7.1 <a@okmx.test>: Sender address rejected: MX in a private network"
+    assert r[12] == "554 5.7.1 <a@abogon.test>: Sender address rejected: address in a private network"
+    assert r[15] == "250 2.1.5 Ok"
