@@ -8,13 +8,15 @@
  *   outpost deliver-test [-c DIR] deliver -t TRANSPORT [-n NEXTHOP]
  *           [-f SENDER] [-a ARRIVAL] [-q QUEUEID] [-o RCPT=ORIGINAL]
  *           [--notify RCPT=SUCCESS,FAILURE] [--envid ID] [--ret FULL|HDRS]
- *           MESSAGE_FILE RCPT...
+ *           [--repeat N] MESSAGE_FILE RCPT...
  *
  * route prints one JSON object per recipient (transport, nexthop, class,
  * source), or in batch mode the tab-separated form of the recorded
  * fixtures. deliver runs the agent of TRANSPORT's master.cf command (with
  * the service's -o overrides) on the file's bytes and prints a JSON array
- * of per-recipient results; the Postfix-style log lines go to stderr.
+ * of per-recipient results (one array per run with --repeat, which hands
+ * the same batch to the agent N times in one process, as qmgr does for a
+ * busy destination); the Postfix-style log lines go to stderr.
  * "<>" means the null address.
  *
  * Public: cmd_deliver_test.
@@ -69,7 +71,7 @@ static int usage(void)
 		"       outpost deliver-test [-c DIR] route --batch\n"
 		"       outpost deliver-test [-c DIR] deliver -t TRANSPORT [-n NEXTHOP] [-f SENDER]\n"
 		"              [-a ARRIVAL] [-q QUEUEID] [-o RCPT=ORIGINAL] [--notify RCPT=LIST]\n"
-		"              [--envid ID] [--ret FULL|HDRS] MESSAGE_FILE RCPT...\n");
+		"              [--envid ID] [--ret FULL|HDRS] [--repeat N] MESSAGE_FILE RCPT...\n");
 	return 2;
 }
 
@@ -219,6 +221,7 @@ static void print_results(const struct delivery *d)
 struct deliver_args {
 	const char *transport, *nexthop, *sender, *queue_id, *envid, *ret;
 	time_t arrival;
+	long repeat;		/* run the agent this many times in this process */
 	struct strv originals, notifies;
 };
 
@@ -270,15 +273,22 @@ static int run_agent(struct config *base, const struct deliver_args *a, const ch
 		d.rcpt[i].notify = notify_bits(pair_value(&a->notifies, rcpts[i]));
 		d.rcpt[i].index = (size_t)i;
 	}
-	agent->fn(&d);
-	for (size_t i = 0; i < d.nrcpt; i++) {
-		if (d.rcpt[i].status == DELIVERY_PENDING) {
-			log_warn("agent %s left %s pending", agent->command, d.rcpt[i].address);
-			ret = 1;
+	for (long n = 0; n < (a->repeat > 0 ? a->repeat : 1); n++) {
+		for (size_t i = 0; i < d.nrcpt; i++) {	/* as qmgr hands the agent a new batch */
+			d.rcpt[i].status = DELIVERY_PENDING;
+			buf_reset(&d.rcpt[i].reply);
+			buf_reset(&d.rcpt[i].relay);
 		}
-		deliver_log_result(&d, &d.rcpt[i]);
+		agent->fn(&d);
+		for (size_t i = 0; i < d.nrcpt; i++) {
+			if (d.rcpt[i].status == DELIVERY_PENDING) {
+				log_warn("agent %s left %s pending", agent->command, d.rcpt[i].address);
+				ret = 1;
+			}
+			deliver_log_result(&d, &d.rcpt[i]);
+		}
+		print_results(&d);
 	}
-	print_results(&d);
 	for (size_t i = 0; i < d.nrcpt; i++) {
 		buf_free(&d.rcpt[i].reply);
 		buf_free(&d.rcpt[i].relay);
@@ -297,6 +307,7 @@ static int cmd_deliver(struct config *cf, int argc, char **argv)
 		{ "notify", required_argument, NULL, 'N' },
 		{ "envid", required_argument, NULL, 'E' },
 		{ "ret", required_argument, NULL, 'R' },
+		{ "repeat", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct deliver_args a = { .sender = "", .queue_id = "TESTQUEUEID", .nexthop = "",
@@ -316,6 +327,10 @@ static int cmd_deliver(struct config *cf, int argc, char **argv)
 		case 'N': strv_push(&a.notifies, optarg); break;
 		case 'E': a.envid = optarg; break;
 		case 'R': a.ret = optarg; break;
+		case 'P':
+			if (str_parse_long(optarg, &a.repeat) < 0 || a.repeat < 1)
+				return usage();
+			break;
 		case 'a':
 			if (str_parse_long(optarg, &arrival) < 0)
 				return usage();

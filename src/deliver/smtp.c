@@ -84,6 +84,10 @@ static int load_settings(struct config *cf, bool lmtp, struct smtp_settings *s, 
 	s->sasl_opts = p(cf, lmtp, "sasl_security_options");
 	s->sasl_tls_opts = p(cf, lmtp, "sasl_tls_security_options");
 	s->skip_5xx_greeting = pb(cf, lmtp, "skip_5xx_greeting");
+	s->cache = !lmtp && !s->sasl_sender_dependent
+		   && (pb(cf, lmtp, "connection_cache_on_demand")
+		       || *p(cf, lmtp, "connection_cache_destinations"));
+	s->cache_idle = pt(cf, lmtp, "connection_cache_time_limit");
 	s->tls_ctx = smtp_tls_ctx_new(cf, lmtp ? "lmtp" : "smtp", err);
 	if (s->tls_ctx == NULL) {
 		log_warn("TLS client context: %s; TLS is disabled for this delivery", buf_cstr(err));
@@ -170,7 +174,7 @@ static void smtp_agent(struct delivery *d, bool lmtp)
 	struct buf content = BUF_INIT, err = BUF_INIT, servers = BUF_INIT, nh = BUF_INIT,
 		   domain = BUF_INIT;
 	enum smtp_rcpt_state *states = xcalloc(d->nrcpt ? d->nrcpt : 1, sizeof(*states));
-	struct event_base *base = NULL;
+	static struct event_base *base;	/* lives with the process: cached connections use it */
 	const char *relay = lmtp ? "lmtp" : "smtp";
 	bool pending = true;
 
@@ -196,7 +200,7 @@ static void smtp_agent(struct delivery *d, bool lmtp)
 			hosts.v[h].name = xstrdup(config_str(d->cf, "myhostname"));
 		}
 	}
-	if ((base = event_base_new()) == NULL) {
+	if (base == NULL && (base = event_base_new()) == NULL) {
 		deliver_set_all(d, "4.3.0", "none", "cannot create event loop");
 		goto done;
 	}
@@ -204,6 +208,9 @@ static void smtp_agent(struct delivery *d, bool lmtp)
 		states[i] = d->rcpt[i].status == DELIVERY_PENDING ? RCPT_TODO : RCPT_DONE;
 	for (size_t h = 0; h < hosts.n && pending; h++) {
 		smtp_session_run(base, &s, d, buf_cstr(&domain), &hosts.v[h], states, &content, &res);
+		if (res.reused_dead)	/* the cache is empty now: same host, new connection */
+			smtp_session_run(base, &s, d, buf_cstr(&domain), &hosts.v[h], states, &content,
+					 &res);
 		if (res.host_failed)
 			log_info("%s (trying the next host if any)", buf_cstr(&res.text));
 		pending = false;
@@ -232,8 +239,6 @@ static void smtp_agent(struct delivery *d, bool lmtp)
 		buf_free(&r);
 	}
 done:
-	if (base)
-		event_base_free(base);
 	free_settings(&s);
 	smtp_hosts_free(&hosts);
 	buf_free(&derr.text);

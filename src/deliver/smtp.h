@@ -76,6 +76,8 @@ struct smtp_settings {
 	struct deliver_maps *sasl_maps;
 	struct deliver_maps *generic_maps;
 	bool skip_5xx_greeting;
+	bool cache;		/* keep the connection for the next delivery of this process */
+	long cache_idle;	/* smtp_connection_cache_time_limit */
 };
 
 /* Per-recipient state inside one attempt. */
@@ -87,11 +89,13 @@ enum smtp_rcpt_state {
 
 struct smtp_session_result {
 	bool host_failed;	/* try the next host for what is still pending */
+	bool reused_dead;	/* a cached connection had died: try the host afresh */
 	bool data_sent;		/* the message went out on this connection */
 	char dsn[16];		/* host-level failure code */
 	struct buf text;	/* host-level failure text */
 };
 
+void smtp_session_cache_drop(void);
 void smtp_session_run(struct event_base *base, const struct smtp_settings *s,
 		      struct delivery *d, const char *nexthop_domain,
 		      const struct smtp_host *h, enum smtp_rcpt_state *states,

@@ -43,14 +43,14 @@
 
 enum step {
 	ST_GREETING, ST_EHLO, ST_HELO, ST_STARTTLS, ST_AUTH, ST_AUTH_USER,
-	ST_AUTH_PASS, ST_AUTH_CRAM, ST_MAIL, ST_RCPT, ST_DATA, ST_DOT, ST_QUIT,
+	ST_AUTH_PASS, ST_AUTH_CRAM, ST_MAIL, ST_RCPT, ST_DATA, ST_DOT, ST_RSET, ST_QUIT,
 };
 
 static const char *const step_cmd[] = {
 	[ST_GREETING] = "initial greeting", [ST_EHLO] = "EHLO", [ST_HELO] = "HELO",
 	[ST_STARTTLS] = "STARTTLS", [ST_AUTH] = "AUTH", [ST_AUTH_USER] = "AUTH",
 	[ST_AUTH_PASS] = "AUTH", [ST_AUTH_CRAM] = "AUTH", [ST_MAIL] = "MAIL FROM", [ST_RCPT] = "RCPT TO",
-	[ST_DATA] = "DATA", [ST_DOT] = "end of DATA", [ST_QUIT] = "QUIT",
+	[ST_DATA] = "DATA", [ST_DOT] = "end of DATA", [ST_RSET] = "RSET", [ST_QUIT] = "QUIT",
 };
 
 static const char *const step_doing[] = {
@@ -62,7 +62,7 @@ static const char *const step_doing[] = {
 	[ST_AUTH_CRAM] = "performing the AUTH handshake", [ST_MAIL] = "sending MAIL FROM",
 	[ST_RCPT] = "sending RCPT TO", [ST_DATA] = "sending DATA command",
 	[ST_DOT] = "sending end of data -- message may be sent more than once",
-	[ST_QUIT] = "sending QUIT",
+	[ST_RSET] = "sending RSET", [ST_QUIT] = "sending QUIT",
 };
 
 struct pend {
@@ -92,7 +92,35 @@ struct sess {
 	bool size_ext;
 	size_t next_rcpt, naccepted;
 	struct timespec t0, t_mail;
+	bool reused;		/* taken from the connection cache */
+	int replies;		/* replies seen on this session */
+	struct buf key;		/* connection cache key */
 };
+
+/*
+ * The connection cache: one idle connection per agent process, kept after
+ * a delivery (RSET answered 250) for the next delivery to the same host
+ * with the same TLS level and HELO name, at most smtp_connection_cache_time_limit
+ * idle. Sender-dependent authentication turns it off (each sender may need
+ * other credentials), as in Postfix. The peer sees the connection end
+ * without QUIT when the process exits, as with Postfix's scache.
+ */
+static struct {
+	struct bufferevent *bev;
+	struct buf key;
+	time_t since;
+	bool tls, pipelining, dsn, eightbit, smtputf8, size_ext;
+	long size_limit;
+} cached;
+
+/* smtp_session_cache_drop - close the cached connection, if any */
+void smtp_session_cache_drop(void)
+{
+	if (cached.bev)
+		bufferevent_free(cached.bev);
+	cached.bev = NULL;
+	buf_free(&cached.key);
+}
 
 /* now - monotonic seconds */
 static double now(const struct timespec *since)
@@ -191,6 +219,7 @@ static long timeout_of(const struct sess *ss, enum step st)
 		return s->data_init_timeout;
 	case ST_DOT:
 		return s->data_done_timeout;
+	case ST_RSET:
 	case ST_QUIT:
 		return s->quit_timeout;
 	}
@@ -607,6 +636,26 @@ static void data_reply(struct sess *ss)
 			expect(ss, ST_DOT, i);
 }
 
+/* park - keep this connection for the next delivery and end the session */
+static void park(struct sess *ss)
+{
+	smtp_session_cache_drop();
+	bufferevent_setcb(ss->bev, NULL, NULL, NULL, NULL);
+	bufferevent_disable(ss->bev, EV_READ | EV_WRITE);
+	cached.bev = ss->bev;
+	buf_set(&cached.key, buf_cstr(&ss->key));
+	cached.since = time(NULL);
+	cached.tls = ss->tls;
+	cached.pipelining = ss->pipelining;
+	cached.dsn = ss->dsn;
+	cached.eightbit = ss->eightbit;
+	cached.smtputf8 = ss->smtputf8;
+	cached.size_ext = ss->size_ext;
+	cached.size_limit = ss->size_limit;
+	ss->bev = NULL;
+	finish(ss);
+}
+
 /* dispatch - one complete reply for the oldest outstanding command */
 static void dispatch(struct sess *ss)
 {
@@ -690,6 +739,11 @@ static void dispatch(struct sess *ss)
 		auth_reply(ss, p.step);
 		return;
 	case ST_MAIL:
+		if (ss->reused && ss->replies == 1 && ss->code == 421) {
+			ss->res->reused_dead = true;	/* it timed out while idle */
+			host_fail(ss, "4.4.2", "cached connection to %s was closed", buf_cstr(&ss->relay));
+			return;
+		}
 		if (cls != 2) {
 			ss->mail_failed = true;
 			smtp_reply_dsn(ss->code, buf_cstr(&ss->reply), dsn);
@@ -749,7 +803,17 @@ static void dispatch(struct sess *ss)
 			return;
 		}
 		settle_all(ss, RCPT_ACCEPTED, ST_DOT);
-		send_quit(ss);
+		if (ss->s->cache && !ss->s->lmtp)
+			send_cmd(ss, ST_RSET, 0, "RSET");
+		else
+			send_quit(ss);
+		return;
+	case ST_RSET:
+		if (cls != 2) {
+			send_quit(ss);
+			return;
+		}
+		park(ss);
 		return;
 	case ST_QUIT:
 		finish(ss);
@@ -777,6 +841,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 		if (st == 0)
 			continue;
 		ss->code = ss->rp.code;
+		ss->replies++;
 		buf_set(&ss->reply, buf_cstr(&ss->rp.text));
 		dispatch(ss);
 		smtp_reply_reset(&ss->rp);
@@ -808,6 +873,11 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if (ss->quit_sent && st == ST_QUIT) {
 		finish(ss);
+		return;
+	}
+	if (ss->reused && ss->replies == 0) {
+		ss->res->reused_dead = true;	/* the server closed it while idle */
+		host_fail(ss, "4.4.2", "cached connection to %s was closed", buf_cstr(&ss->relay));
 		return;
 	}
 	if (ss->code == 0 && (what & BEV_EVENT_ERROR) && !ss->tls_started) {
@@ -879,6 +949,30 @@ void smtp_session_run(struct event_base *base, const struct smtp_settings *s,
 		buf_set(&res->text, buf_cstr(&err));
 		goto done;
 	}
+	res->reused_dead = false;
+	buf_printf(&ss.key, "%s|%s|%s", buf_cstr(&ss.relay), buf_cstr(&ss.level), s->helo_name);
+	if (cached.bev && (!s->cache || strcmp(buf_cstr(&cached.key), buf_cstr(&ss.key)) != 0
+			   || time(NULL) - cached.since > s->cache_idle))
+		smtp_session_cache_drop();
+	if (cached.bev) {
+		ss.bev = cached.bev;
+		cached.bev = NULL;
+		ss.reused = ss.greeted = ss.esmtp = true;
+		ss.tls = cached.tls;
+		ss.pipelining = cached.pipelining;
+		ss.dsn = cached.dsn;
+		ss.eightbit = cached.eightbit;
+		ss.smtputf8 = cached.smtputf8;
+		ss.size_ext = cached.size_ext;
+		ss.size_limit = cached.size_limit;
+		bufferevent_setcb(ss.bev, on_read, NULL, on_event, &ss);
+		bufferevent_enable(ss.bev, EV_READ | EV_WRITE);
+		log_info("reusing the connection to %s", buf_cstr(&ss.relay));
+		start_transaction(&ss);
+		if (!ss.finished)
+			event_base_dispatch(base);
+		goto after;
+	}
 	ss.bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(ss.bev, on_read, NULL, on_event, &ss);
 	bufferevent_set_timeouts(ss.bev, &ct, &ct);
@@ -889,6 +983,7 @@ void smtp_session_run(struct event_base *base, const struct smtp_settings *s,
 	} else {
 		event_base_dispatch(base);
 	}
+after:
 	res->data_sent = ss.dot_sent;
 	if (ss.bev)
 		bufferevent_free(ss.bev);
@@ -901,5 +996,6 @@ done:
 	buf_free(&ss.pass);
 	buf_free(&ss.mechs);
 	smtp_reply_free(&ss.rp);
+	buf_free(&ss.key);
 	xfree(&ss.q);
 }

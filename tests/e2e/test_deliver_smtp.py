@@ -386,6 +386,10 @@ class RawServer(threading.Thread):
                             pass
                         time.sleep(4)
                         break
+                    elif cmd == b"RSET":
+                        c.sendall(b"250 2.0.0 Ok\r\n")
+                        if getattr(self, "close_after_rset", False):
+                            break
                     elif cmd == b"QUIT":
                         c.sendall(b"221 bye\r\n")
                         break
@@ -455,7 +459,7 @@ def test_pipelining_dsn_and_size_parameters(tmp_path):
         "DATA",
     ]
     assert srv.body == crlf(MESSAGE.replace("\n.", "\n.."))  # dot-stuffed on the wire
-    assert srv.commands[-1] == "QUIT"
+    assert srv.commands[-1] == "RSET"  # kept open for the process's next delivery
 
 
 def test_master_cf_service_overrides(tmp_path):
@@ -594,3 +598,46 @@ def test_lmtp_replies_per_recipient_after_data(tmp_path):
         [("sent", "2.0.0"), ("deferred", "4.2.2"), ("bounced", "5.2.2")]
     assert res["b@example.org"]["reply"].endswith("(in reply to end of DATA command)")
     assert srv.commands[0] == "LHLO client.example.net"
+
+
+def deliver_repeat(conf, nexthop, n, sender="notify@app.test"):
+    write(os.path.join(conf, "message"), MESSAGE)
+    p = subprocess.run([OUTPOST, "deliver-test", "-c", conf, "deliver", "-t", "smtp", "-n", nexthop,
+                        "-f", sender, "--repeat", str(n), os.path.join(conf, "message"),
+                        "user@example.org"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    runs = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("[")]
+    return [r[0] for r in runs], p.stderr
+
+
+def test_connection_reused_by_later_deliveries_of_one_process(tmp_path):
+    srv = RawServer("record")
+    try:
+        conf = conf_dir(tmp_path)
+        res, log = deliver_repeat(conf, f"[127.0.0.1]:{srv.port}", 3)
+        assert [r["status"] for r in res] == ["sent"] * 3
+        assert srv.connections == 1
+        assert [c.split()[0] for c in srv.commands] == \
+            ["EHLO"] + ["MAIL", "RCPT", "DATA", "RSET"] * 3
+        assert log.count("reusing the connection to 127.0.0.1[127.0.0.1]") == 2
+        # per-sender credentials turn the cache off, as in Postfix
+        with open(os.path.join(conf, "main.cf"), "a") as f:
+            f.write("smtp_sender_dependent_authentication = yes\n")
+        res, _ = deliver_repeat(conf, f"[127.0.0.1]:{srv.port}", 2)
+        assert [r["status"] for r in res] == ["sent"] * 2
+        assert srv.connections == 3
+        assert srv.commands[-1] == "QUIT"
+    finally:
+        srv.stop()
+
+
+def test_cached_connection_closed_by_the_server_is_replaced(tmp_path):
+    srv = RawServer("record")
+    try:
+        conf = conf_dir(tmp_path, "smtp_connection_cache_time_limit = 10s\n")
+        srv.close_after_rset = True
+        res, log = deliver_repeat(conf, f"[127.0.0.1]:{srv.port}", 2)
+        assert [r["status"] for r in res] == ["sent", "sent"], (res, log)
+        assert srv.connections == 2
+    finally:
+        srv.stop()
