@@ -427,7 +427,7 @@ static int run_newaliases(const char *confdir)
 			int n = 1;
 
 			if (confdir) {
-				args[n++] = "-C";
+				args[n++] = "-c";
 				args[n++] = (char *)(uintptr_t)confdir;
 			}
 			return c->fn(n, args);

@@ -183,3 +183,24 @@ def test_sendmail_delivered_through_pickup_also_after_down_time(outpost, tmp_pat
     srv.start()
     srv.wait_log(r"to=<b@discard.test>, .*status=sent", timeout=15)
     assert os.listdir(os.path.join(srv.dir, "queue", "maildrop")) == []
+
+
+def test_sendmail_bp_lists_and_q_needs_the_system(tmp_path):
+    sm = sendmail_link(tmp_path)
+    conf = make_conf(tmp_path)
+    os.makedirs(tmp_path / "queue" / "maildrop")
+    assert run([sm, "-C", conf, "-f", "a@src.test", "z@example.test"], "x\n").returncode == 0
+    r = run([sm, "-C", conf, "-bp"], "")
+    assert r.returncode == 0 and "z@example.test" in r.stdout and "1 Request." in r.stdout
+    r = run([sm, "-C", conf, "-q"], "")
+    assert r.returncode == 75 and "mail system is down" in r.stderr
+
+
+def test_sendmail_bi_runs_newaliases(tmp_path):
+    sm = sendmail_link(tmp_path)
+    conf = make_conf(tmp_path, extra=f"alias_maps = texthash:{tmp_path}/aliases\n"
+                                      f"alias_database = lmdb:{tmp_path}/aliases\n")
+    (tmp_path / "aliases").write_text("postmaster: root\n")
+    r = run([sm, "-C", conf, "-bi"], "")
+    assert r.returncode == 0, r.stderr
+    assert glob.glob(str(tmp_path / "aliases.*")), "the alias database was built"
