@@ -48,7 +48,8 @@ def run_unit(build, t):
     label = f"{os.path.basename(build)}/{t['name']}"
     try:
         p = subprocess.run(t["cmd"], cwd=t.get("workdir") or ROOT, env=env,
-                           capture_output=True, text=True, timeout=t.get("timeout") or 300)
+                           capture_output=True, text=True, errors="replace",
+                           timeout=t.get("timeout") or 300)
     except subprocess.TimeoutExpired:
         note(False, label, "timed out")
         return
@@ -73,7 +74,8 @@ def run_fuzz(build, t, seconds):
             f"-max_total_time={seconds}", "-timeout=10", "-rss_limit_mb=2048",
             "-print_final_stats=0"]
         try:
-            p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120,
+            p = subprocess.run(cmd, capture_output=True, text=True, errors="replace",
+                               timeout=seconds + 120,
                                cwd=scratch)
         except subprocess.TimeoutExpired:
             note(False, label, "timed out")
