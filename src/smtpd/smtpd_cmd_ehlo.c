@@ -107,6 +107,18 @@ static void helo_checked(void *ctx, struct smtpd_verdict *v)
 	smtpd_resume(s);
 }
 
+/*
+ * helo_neuter - the name goes into Received:, logs and policy requests:
+ * like Postfix, control characters (a bare CR too) and the characters that
+ * could fake a header comment or an address become '?'.
+ */
+static void helo_neuter(char *name)
+{
+	for (unsigned char *p = (unsigned char *)name; *p; p++)
+		if (*p < ' ' || *p == 0x7f || strchr("<>()\\\";@", *p) != NULL)
+			*p = '?';
+}
+
 /* hello - shared HELO/EHLO: remember the name, reset, check */
 static void hello(struct smtpd_session *s, const struct smtpd_cmdline *c, bool esmtp)
 {
@@ -120,6 +132,7 @@ static void hello(struct smtpd_session *s, const struct smtpd_cmdline *c, bool e
 	smtpd_transaction_reset(s);
 	free(s->helo);
 	s->helo = xstrndup(c->arg, n);
+	helo_neuter(s->helo);
 	s->esmtp = esmtp;
 	s->state = S_WAIT;
 	smtpd_fill_facts(s, &f);

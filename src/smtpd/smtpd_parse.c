@@ -94,7 +94,11 @@ static int hexval(int c)
 	return -1;
 }
 
-/* smtpd_xtext_decode - RFC 3461 xtext ("+2B" escapes) */
+/*
+ * smtpd_xtext_decode - RFC 3461 xtext ("+2B" escapes); like Postfix's
+ * allprint() check, a decoded value must be printable ASCII, so "+0D+0A"
+ * cannot carry a line break into queue records, DSNs or Received: headers.
+ */
 int smtpd_xtext_decode(const char *in, struct buf *out)
 {
 	buf_reset(out);
@@ -104,7 +108,7 @@ int smtpd_xtext_decode(const char *in, struct buf *out)
 		if (c == '+') {
 			int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
 
-			if (hi < 0 || lo < 0)
+			if (hi < 0 || lo < 0 || hi * 16 + lo < ' ' || hi * 16 + lo > '~')
 				return -1;
 			buf_putc(out, hi * 16 + lo);
 			p += 2;
