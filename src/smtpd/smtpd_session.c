@@ -302,13 +302,14 @@ static void dispatch(struct smtpd_session *s, const char *line)
 	bool esmtp_before = s->esmtp;
 
 	smtpd_parse_line(line, &c);
+	if (c.verb == VERB_EXPN)	/* not implemented, and Postfix calls it unknown */
+		c.verb = VERB_UNKNOWN;
 	s->last_verb = c.verb;
-	s->count[c.verb].total++;
+	s->count[c.verb == VERB_HTTP ? VERB_UNKNOWN : c.verb].total++;
 	s->commands_total++;
 	if (log_verbose_level() > 0)
 		log_verbose("< %s: %s", s->namaddr, line);
-	if (c.verb == VERB_UNKNOWN || c.verb == VERB_EXPN || c.verb == VERB_BDAT ||
-	    c.verb == VERB_HTTP) {
+	if (c.verb == VERB_UNKNOWN || c.verb == VERB_BDAT || c.verb == VERB_HTTP) {
 		if (c.verb == VERB_HTTP) {
 			log_warn("non-SMTP command from %s: %.100s", s->namaddr, line);
 			smtpd_reply_raw(s, R_UNRECOGNIZED);
