@@ -27,6 +27,7 @@ extern const struct table_ops table_proxy_ops;
 extern const struct table_ops table_lmdb_ops, table_hash_ops, table_btree_ops, table_dbm_ops;
 extern const struct table_ops table_cdb_ops;
 extern const struct table_ops table_sqlite_ops;
+extern const struct table_ops table_unix_ops;
 
 static const struct {
 	const char *type;
@@ -48,6 +49,7 @@ static const struct {
 	{ "lmdb", &table_lmdb_ops }, { "hash", &table_hash_ops }, { "btree", &table_btree_ops }, { "dbm", &table_dbm_ops },
 	{ "cdb", &table_cdb_ops },
 	{ "sqlite", &table_sqlite_ops },
+	{ "unix", &table_unix_ops },
 };
 
 /* table_type_find - the ops serving a type name, or NULL */
