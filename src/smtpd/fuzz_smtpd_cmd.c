@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *line = xstrndup((const char *)data, size);
 	struct smtpd_cmdline c;
 	struct buf reply = BUF_INIT, tmp = BUF_INIT;
-	unsigned allow = size ? data[0] & 0x1f : 0;
+	unsigned allow = size ? data[0] & 0x3f : 0;
 
 	smtpd_parse_line(line, &c);
 	for (int rcpt = 0; rcpt < 2; rcpt++) {

@@ -70,6 +70,7 @@ struct smtpd_settings {
 	long auth_fail_delay;
 	struct strv discard_ehlo;
 	bool smtputf8;
+	bool strict_smtputf8;
 	/* TLS */
 	enum tls_level tls_level;
 	bool tls_wrapper;
@@ -164,6 +165,7 @@ struct smtpd_session {
 	size_t rcpt_count;	/* accepted recipients */
 	size_t rcpt_tried;
 	char *rcpt;		/* current RCPT being checked */
+	char *etrn_domain;
 	struct smtpd_mailparams rcptp;
 	struct cleanup *cleanup;
 	char *queue_id;

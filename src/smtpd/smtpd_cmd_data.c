@@ -71,12 +71,14 @@ void smtpd_cmd_data(struct smtpd_session *s, const struct smtpd_cmdline *c)
 		smtpd_reply_error(s, R_DATA_SYNTAX);
 		return;
 	}
+	/* Postfix's order: no MAIL is "need RCPT", MAIL without an accepted
+	 * recipient is "no valid recipients". */
 	if (s->sender == NULL) {
-		smtpd_reply_error(s, R_NEED_MAIL);
+		smtpd_reply_error(s, R_NEED_RCPT);
 		return;
 	}
 	if (s->rcpt_count == 0) {
-		smtpd_reply_error(s, s->rcpt_tried ? R_NO_VALID_RCPT : R_NEED_RCPT);
+		smtpd_reply_error(s, R_NO_VALID_RCPT);
 		return;
 	}
 	s->state = S_WAIT;

@@ -27,6 +27,8 @@ unsigned smtpd_parse_allow(const struct smtpd_session *s)
 		allow |= SMTPD_PARSE_SMTPUTF8;
 	if (set->strict_rfc821)
 		allow |= SMTPD_PARSE_STRICT;
+	if (set->strict_smtputf8)
+		allow |= SMTPD_PARSE_STRICT_UTF8;
 	return allow;
 }
 

@@ -7,8 +7,8 @@
  * VRFY (unless disable_vrfy_command) runs the recipient restrictions on
  * the address and answers 252 like Postfix: it never confirms a mailbox.
  * ETRN is answered after the client/ETRN restrictions; this smtpd has no
- * fast-flush service to ask, so it says "458 Unable to queue messages"
- * rather than pretend.
+ * fast-flush service, so no domain is eligible and the reply is Postfix's
+ * "459 <domain>: service unavailable" rather than a pretended success.
  */
 #include <string.h>
 
@@ -75,7 +75,7 @@ void smtpd_cmd_vrfy(struct smtpd_session *s, const struct smtpd_cmdline *c)
 		return;
 	}
 	if (*c->arg == '\0') {
-		smtpd_reply_error(s, R_VRFY_SYNTAX);
+		smtpd_reply_error(s, s->srv->set.smtputf8 ? R_VRFY_SYNTAX_UTF8 : R_VRFY_SYNTAX);
 		return;
 	}
 	smtpd_mailparams_init(&m);
@@ -104,7 +104,13 @@ static void etrn_checked(void *ctx, struct smtpd_verdict *v)
 	s->run = NULL;
 	s->state = S_CMD;
 	if (v->decision == SMTPD_OK) {
-		smtpd_reply_error(s, "458 Unable to queue messages");
+		/* No fast-flush service: no domain is eligible, as Postfix says
+		 * for domains outside fast_flush_domains. */
+		struct buf b = BUF_INIT;
+
+		buf_printf(&b, R_ETRN_UNAVAILABLE, s->etrn_domain ? s->etrn_domain : "");
+		smtpd_reply_error(s, buf_cstr(&b));
+		buf_free(&b);
 	} else {
 		smtpd_log_reject(s, "ETRN", v->log.len ? buf_cstr(&v->log) : buf_cstr(&v->reply));
 		smtpd_reply_error(s, buf_cstr(&v->reply));
@@ -123,7 +129,7 @@ void smtpd_cmd_etrn(struct smtpd_session *s, const struct smtpd_cmdline *c)
 		smtpd_reply_error(s, R_ETRN_SYNTAX);
 		return;
 	}
-	if (s->helo == NULL) {
+	if (s->helo == NULL && s->srv->set.helo_required) {
 		smtpd_reply_error(s, "503 Error: send HELO/EHLO first");
 		return;
 	}
@@ -131,8 +137,10 @@ void smtpd_cmd_etrn(struct smtpd_session *s, const struct smtpd_cmdline *c)
 		smtpd_reply_error(s, "503 Error: MAIL transaction in progress");
 		return;
 	}
+	free(s->etrn_domain);
+	s->etrn_domain = xstrdup(c->arg);
 	s->state = S_WAIT;
 	smtpd_fill_facts(s, &f);
-	f.etrn_domain = c->arg;
+	f.etrn_domain = s->etrn_domain;
 	s->run = smtpd_check_run(s->checks, SMTPD_STAGE_ETRN, &f, etrn_checked, s);
 }

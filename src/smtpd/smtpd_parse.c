@@ -405,7 +405,7 @@ int smtpd_parse_mail(const char *arg, unsigned allow, struct smtpd_mailparams *m
 	}
 	if (parse_params(rest, allow, true, m, reply) < 0)
 		return -1;
-	if ((m->path.flags & ADDR_F_8BIT) && !m->smtputf8) {
+	if ((m->path.flags & ADDR_F_8BIT) && !m->smtputf8 && (allow & SMTPD_PARSE_STRICT_UTF8)) {
 		buf_set(reply, R_NEED_SMTPUTF8);
 		return -1;
 	}
@@ -427,7 +427,8 @@ int smtpd_parse_rcpt(const char *arg, unsigned allow, struct smtpd_mailparams *m
 	}
 	if (parse_params(rest, allow, false, m, reply) < 0)
 		return -1;
-	if ((m->path.flags & ADDR_F_8BIT) && !(allow & SMTPD_PARSE_SMTPUTF8)) {
+	if ((m->path.flags & ADDR_F_8BIT) && !(allow & SMTPD_PARSE_SMTPUTF8) &&
+	    (allow & SMTPD_PARSE_STRICT_UTF8)) {
 		buf_set(reply, R_NEED_SMTPUTF8);
 		return -1;
 	}

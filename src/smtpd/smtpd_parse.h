@@ -51,6 +51,7 @@ struct smtpd_mailparams {
 #define SMTPD_PARSE_8BITMIME	(1u << 2)
 #define SMTPD_PARSE_STRICT	(1u << 3)	/* strict_rfc821_envelopes */
 #define SMTPD_PARSE_AUTH	(1u << 4)	/* AUTH= accepted */
+#define SMTPD_PARSE_STRICT_UTF8	(1u << 5)	/* strict_smtputf8: 8-bit needs SMTPUTF8 */
 
 void smtpd_parse_line(const char *line, struct smtpd_cmdline *out);
 const char *smtpd_verb_name(enum smtpd_verb v);

@@ -17,11 +17,12 @@
 #define R_DATA_GO		"354 End data with <CR><LF>.<CR><LF>"
 #define R_VRFY_OK		"252 2.0.0 %s"
 #define R_ETRN_OK		"250 Queuing started"
+#define R_ETRN_UNAVAILABLE	"459 <%s>: service unavailable"
 #define R_HELO_SYNTAX		"501 Syntax: HELO hostname"
 #define R_EHLO_SYNTAX		"501 Syntax: EHLO hostname"
 
 /* protocol errors */
-#define R_UNRECOGNIZED		"502 5.5.2 Error: command not recognized"
+#define R_UNRECOGNIZED		"500 5.5.2 Error: command not recognized"
 #define R_BAD_SYNTAX		"500 5.5.2 Error: bad syntax"
 #define R_LINE_TOO_LONG		"500 5.5.0 Error: line too long"
 #define R_BAD_UTF8		"500 5.5.2 Error: bad UTF-8 syntax"
@@ -36,6 +37,7 @@
 #define R_RSET_SYNTAX		"501 5.5.4 Syntax: RSET"
 #define R_STARTTLS_SYNTAX	"501 5.5.4 Syntax: STARTTLS"
 #define R_VRFY_SYNTAX		"501 5.5.4 Syntax: VRFY address"
+#define R_VRFY_SYNTAX_UTF8	"501 5.5.4 Syntax: VRFY address [SMTPUTF8]"
 #define R_ETRN_SYNTAX		"500 Syntax: ETRN domain"
 #define R_VRFY_DISABLED		"502 5.5.1 VRFY command is disabled"
 #define R_BAD_SENDER		"501 5.1.7 Bad sender address syntax"

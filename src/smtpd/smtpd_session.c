@@ -809,6 +809,7 @@ static void session_free(struct smtpd_session *s)
 	free(s->reverse_name);
 	free(s->namaddr);
 	free(s->helo);
+	free(s->etrn_domain);
 	free(s->sasl_method);
 	free(s->sasl_username);
 	free(s->ccert_fingerprint);

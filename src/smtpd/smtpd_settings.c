@@ -121,6 +121,7 @@ int smtpd_settings_load(struct config *cf, struct smtpd_settings *set, struct bu
 	set->auth_fail_delay = config_time(cf, "smtpd_sasl_failure_delay");
 	str_split(config_str(cf, "smtpd_discard_ehlo_keywords"), STR_SEP_LIST, &set->discard_ehlo, &e);
 	set->smtputf8 = config_bool(cf, "smtputf8_enable");
+	set->strict_smtputf8 = config_bool(cf, "strict_smtputf8");
 	set->tls_wrapper = config_bool(cf, "smtpd_tls_wrappermode");
 	set->tls_received_header = config_bool(cf, "smtpd_tls_received_header");
 	set->tls_ask_ccert = config_bool(cf, "smtpd_tls_ask_ccert");

@@ -94,10 +94,9 @@ def test_no_relay_in_any_address_form(outpost, rcpt):
     ("MAIL <a@b.example>", "501 5.5.4 Syntax: MAIL FROM:<address>"),
     ("MAIL FROM:<a@b.example> SIZE=abc", "501 5.5.4 Bad message size syntax"),
     ("MAIL FROM:<a@b.example> FOO=1", "555 5.5.4 Unsupported option: FOO=1"),
-    ("MAIL FROM:<j\u00f6rg@b.example>", "553 5.6.7 Must declare SMTPUTF8 to send unicode address"),
     ("RCPT TO:<u@example.test>", "503 5.5.1 Error: need MAIL command"),
-    ("DATA", "503 5.5.1 Error: need MAIL command"),
-    ("XYZZY", "502 5.5.2 Error: command not recognized"),
+    ("DATA", "503 5.5.1 Error: need RCPT command"),
+    ("XYZZY", "500 5.5.2 Error: command not recognized"),
     ("HELO", "501 Syntax: HELO hostname"),
 ])
 def test_syntax_replies(outpost, cmd, reply):
@@ -122,7 +121,7 @@ def test_transaction_order_replies(outpost):
         c.send("MAIL FROM:<a@b.example>\r\n")
         assert c.recv_reply()[1] == ["503 5.5.1 Error: nested MAIL command"]
         c.send("DATA\r\n")
-        assert c.recv_reply()[1] == ["503 5.5.1 Error: need RCPT command"]
+        assert c.recv_reply()[1] == ["554 5.5.1 Error: no valid recipients"]
         c.send("RCPT TO:<x@elsewhere.example>\r\n")
         assert c.recv_reply()[0] >= 400
         c.send("DATA\r\n")
@@ -187,7 +186,7 @@ def test_vrfy_disabled_and_http(outpost):
     with srv.raw() as c:
         c.recv_reply()
         c.send("GET / HTTP/1.0\r\n")
-        assert c.recv_reply()[0] == 502
+        assert c.recv_reply()[0] == 500
         assert c.closed()
 
 
@@ -212,3 +211,15 @@ def test_peername_lookup(outpost):
         s.ehlo("client.example")
     m = srv.wait_log(r"connect from (\S+)\[127\.0\.0\.1\]")
     assert m.group(1) in ("localhost", "localhost.localdomain") or m.group(1) != "unknown"
+
+
+def test_strict_smtputf8(outpost):
+    srv = outpost(main={"strict_smtputf8": "yes"})
+    with srv.raw() as c:
+        c.recv_reply()
+        c.send("EHLO client.example\r\n")
+        c.recv_reply()
+        c.send("MAIL FROM:<j\u00f6rg@b.example>\r\n".encode("utf-8"))
+        assert c.recv_reply()[1] == ["553 5.6.7 Must declare SMTPUTF8 to send unicode address"]
+        c.send("MAIL FROM:<j\u00f6rg@b.example> SMTPUTF8\r\n".encode("utf-8"))
+        assert c.recv_reply()[0] == 250

@@ -27,9 +27,9 @@ def test_hard_error_limit(outpost):
         c.recv_reply()
         for _ in range(2):
             c.send("BOGUS\r\n")
-            assert c.recv_reply()[0] == 502
+            assert c.recv_reply()[0] == 500
         c.send("BOGUS\r\n")
-        assert c.recv_reply()[0] == 502
+        assert c.recv_reply()[0] == 500
         assert c.recv_reply()[1] == ["421 4.7.0 mx.example.test Error: too many errors"]
         assert c.closed()
 
