@@ -41,6 +41,25 @@ static void test_printf_and_truncate(void **state)
 	buf_free(&b);
 }
 
+static void test_printf_grows(void **state)
+{
+	struct buf b = BUF_INIT;
+	char big[300];
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	for (int i = 0; i < 60; i++)
+		buf_putc(&b, 'a');
+	/* longer than the free space: the retry must produce the whole text */
+	buf_printf(&b, "[%s]%d", big, 7);
+	assert_int_equal(b.len, 60 + 1 + 299 + 1 + 1);
+	assert_int_equal(b.data[60], '[');
+	assert_int_equal(b.data[60 + 300], ']');
+	assert_string_equal(b.data + b.len - 1, "7");
+	buf_free(&b);
+}
+
 static void test_binary_and_steal(void **state)
 {
 	struct buf b = BUF_INIT;
@@ -64,6 +83,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_append_and_grow),
 		cmocka_unit_test(test_printf_and_truncate),
+		cmocka_unit_test(test_printf_grows),
 		cmocka_unit_test(test_binary_and_steal),
 	};
 
