@@ -367,6 +367,11 @@ static int do_flush(const char *qdir, const char *what)
 	}
 	rc = qfile_wakeup(qdir, cmd.data);
 	buf_free(&cmd);
+	if (rc < 0 && errno == EACCES) {
+		fprintf(stderr, "outpost queue: fatal: cannot reach the queue manager in %s/public: "
+				"permission denied\n", qdir);
+		return EXIT_TEMPFAIL;
+	}
 	if (rc < 0) {
 		fprintf(stderr, "outpost queue: fatal: Cannot flush mail queue - mail system is down\n");
 		return EXIT_TEMPFAIL;
