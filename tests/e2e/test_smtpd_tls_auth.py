@@ -352,3 +352,92 @@ def test_dovecot_failure_limit(outpost, tmp_path, dovecot):
         assert s.docmd("AUTH PLAIN " + plain_b64("bob", "bad2"))[0] == 535
         code, text = s.getreply()
         assert code == 421 and b"too many failed authentications" in text
+
+
+class FakeDovecot:
+    """A scripted Dovecot auth server on inet:127.0.0.1:PORT: answers each
+    AUTH with the next reply template ("OK\\t{id}\\tuser=x", "FAIL\\t{id}\\t…",
+    None = close the connection)."""
+
+    def __init__(self, replies, handshake=None):
+        import threading
+        self.replies = list(replies)
+        self.requests = []
+        self.handshake = handshake or ("VERSION\t1\t2\nMECH\tPLAIN\tplaintext\n"
+                                       "MECH\tLOGIN\tplaintext\nMECH\tSECRET\tprivate\n"
+                                       "SPID\t1\nCUID\t1\nCOOKIE\t" + "0" * 32 + "\nDONE\n")
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            f = conn.makefile("rb")
+            conn.sendall(self.handshake.encode())
+            for line in f:
+                line = line.decode().rstrip("\n")
+                if not line.startswith("AUTH\t"):
+                    continue
+                self.requests.append(line)
+                rid = line.split("\t")[1]
+                reply = self.replies.pop(0) if self.replies else None
+                if reply is None:
+                    conn.shutdown(socket.SHUT_RDWR)
+                    f.close()
+                    conn.close()
+                    break
+                conn.sendall((reply.format(id=rid) + "\n").encode())
+
+
+import socket  # noqa: E402
+
+
+def test_dovecot_protocol_details(outpost, tmp_path):
+    fake = FakeDovecot(["FAIL\t{id}\treason=Password expired\tcode=temp_fail",
+                        "FAIL\t{id}\treason=nope",
+                        "OK\t{id}",
+                        None,
+                        "OK\t{id}\tuser=Carol@Example.Test"])
+    srv = outpost(main=tls_main(tmp_path, smtpd_sasl_auth_enable="yes", smtpd_sasl_type="dovecot",
+                                smtpd_sasl_path=f"inet:127.0.0.1:{fake.port}",
+                                smtpd_sasl_failure_limit="0", smtpd_sasl_failure_delay="0s"))
+    with srv.smtp() as s:
+        s.starttls(context=client_ctx())
+        s.ehlo("client.example")
+        # private mechanisms are never offered
+        assert s.esmtp_features["auth"].split() == ["PLAIN", "LOGIN"]
+        ir = plain_b64("carol", "pw")
+        assert s.docmd("AUTH PLAIN " + ir) == \
+            (454, b"4.7.0 Temporary authentication failure: Password expired")
+        assert s.docmd("AUTH PLAIN " + ir) == (535, b"5.7.8 Error: authentication failed: nope")
+        # OK without user= is not a login
+        assert s.docmd("AUTH PLAIN " + ir)[0] == 535
+        # the server goes away: temporary failure, then a fresh connection
+        assert s.docmd("AUTH PLAIN " + ir)[0] == 454
+        assert s.docmd("AUTH PLAIN " + ir) == (235, b"2.7.0 Authentication successful")
+        s.mail("carol@example.test")
+        s.rcpt("x@elsewhere.example")
+        assert s.data(b"Subject: t\r\n\r\nx\r\n")[0] == 250
+    req = fake.requests[0].split("\t")
+    assert req[0] == "AUTH" and req[2] == "PLAIN"
+    assert "service=smtp" in req and "nologin" in req and "secured" in req
+    assert "rip=127.0.0.1" in req and req[-1] == "resp=" + ir
+    srv.wait_log(r"sasl_method=PLAIN, sasl_username=Carol@Example\.Test")
+
+
+def test_dovecot_wrong_socket(outpost, tmp_path):
+    # an auth-master socket greets with SPID and no MECH lines
+    fake = FakeDovecot([], handshake="VERSION\t1\t2\nSPID\t1\nDONE\n")
+    srv = outpost(main=tls_main(tmp_path, smtpd_sasl_auth_enable="yes", smtpd_sasl_type="dovecot",
+                                smtpd_sasl_path=f"inet:127.0.0.1:{fake.port}"))
+    with srv.smtp() as s:
+        s.starttls(context=client_ctx())
+        s.ehlo("client.example")
+        assert not s.has_extn("auth")
+    srv.wait_log(r"warning: SASL: Connected to wrong auth socket \(auth-master instead of auth-client\)")
