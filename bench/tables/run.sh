@@ -67,7 +67,7 @@ build_secs() {	# build_secs TOOL TYPE CMD... - wall seconds of one build
 	shift 2
 	s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N)
 	set -- "$t" "$ty"
-	echo "$1 $(echo "$e - $s" | bc)" >> "$work/builds"
+	echo "$1 $2 $s $e" | awk '{ print $1, $2, $4 - $3 }' >> "$work/builds"
 }
 : > "$work/builds"
 build_secs postmap lmdb "$postmap" -c "$work/conf" "lmdb:$work/pf/fixed"
