@@ -28,7 +28,7 @@ static const char *const verb_names[VERB_COUNT] = {
 	[VERB_RSET] = "RSET", [VERB_NOOP] = "NOOP", [VERB_QUIT] = "QUIT",
 	[VERB_VRFY] = "VRFY", [VERB_ETRN] = "ETRN", [VERB_STARTTLS] = "STARTTLS",
 	[VERB_AUTH] = "AUTH", [VERB_EXPN] = "EXPN", [VERB_BDAT] = "BDAT",
-	[VERB_HTTP] = "CONNECT",
+	[VERB_HTTP] = "CONNECT", [VERB_XCLIENT] = "XCLIENT", [VERB_XFORWARD] = "XFORWARD",
 };
 
 /* smtpd_verb_name - upper-case verb for logs ("unknown" for junk) */

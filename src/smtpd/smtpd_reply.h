@@ -56,6 +56,7 @@
 #define R_SYNC_ERROR		"554 5.5.0 Error: SMTP protocol synchronization"
 #define R_BARE_LF		"521 5.5.2 %s Error: bare <LF> received"
 #define R_NOT_IMPLEMENTED	"502 5.5.1 Error: command not implemented"
+#define R_NOT_AUTHORIZED	"550 5.7.0 Error: insufficient authorization"
 
 /* session ends */
 #define R_TIMEOUT		"421 4.4.2 %s Error: timeout exceeded"

@@ -304,6 +304,22 @@ static void dispatch(struct smtpd_session *s, const char *line)
 	smtpd_parse_line(line, &c);
 	if (c.verb == VERB_EXPN)	/* not implemented, and Postfix calls it unknown */
 		c.verb = VERB_UNKNOWN;
+	if (line[strspn(line, " \t")] == '\0') {
+		s->last_verb = VERB_UNKNOWN;
+		s->count[VERB_UNKNOWN].total++;
+		s->commands_total++;
+		smtpd_reply_error(s, R_BAD_SYNTAX);
+		return;
+	}
+	if (c.verb == VERB_XCLIENT || c.verb == VERB_XFORWARD) {
+		/* No client is in smtpd_authorized_xclient/xforward_hosts. */
+		c.verb = VERB_UNKNOWN;
+		s->last_verb = c.verb;
+		s->count[c.verb].total++;
+		s->commands_total++;
+		smtpd_reply_error(s, R_NOT_AUTHORIZED);
+		return;
+	}
 	s->last_verb = c.verb;
 	s->count[c.verb == VERB_HTTP ? VERB_UNKNOWN : c.verb].total++;
 	s->commands_total++;
