@@ -248,21 +248,46 @@ static char *fingerprint(X509 *cert, const char *digest, bool pubkey)
 	return buf_steal(&b);
 }
 
+/*
+ * cert_cn - a name's CommonName as UTF-8, or "" when it has none or it
+ * holds a NUL or an ASCII control character (as Postfix's tls_text_name):
+ * the client chooses it, and it goes into Received: and policy requests.
+ */
+static char *cert_cn(struct smtpd_session *s, const X509_NAME *name, const char *what)
+{
+	int pos = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+	unsigned char *utf8 = NULL;
+	char *out;
+	int len;
+
+	if (pos < 0)
+		return xstrdup("");
+	len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, pos)));
+	if (len < 0)
+		return xstrdup("");
+	for (int i = 0; i < len; i++) {
+		if (utf8[i] < ' ' || utf8[i] == 0x7f) {
+			log_warn("%s: peer certificate %s contains invalid characters", s->namaddr, what);
+			OPENSSL_free(utf8);
+			return xstrdup("");
+		}
+	}
+	out = xstrndup((const char *)utf8, (size_t)len);
+	OPENSSL_free(utf8);
+	return out;
+}
+
 /* peer_cert - facts about the client certificate, if any */
 static void peer_cert(struct smtpd_session *s)
 {
 	X509 *cert = SSL_get1_peer_certificate(s->ssl);
-	char name[256];
 
 	if (cert == NULL)
 		return;
 	s->ccert_fingerprint = fingerprint(cert, s->srv->set.tls_fingerprint_digest, false);
 	s->ccert_pkey_fingerprint = fingerprint(cert, s->srv->set.tls_fingerprint_digest, true);
-	X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, name, sizeof(name));
-	s->ccert_subject = xstrdup(name);
-	name[0] = '\0';
-	X509_NAME_get_text_by_NID(X509_get_issuer_name(cert), NID_commonName, name, sizeof(name));
-	s->ccert_issuer = xstrdup(name);
+	s->ccert_subject = cert_cn(s, X509_get_subject_name(cert), "CommonName");
+	s->ccert_issuer = cert_cn(s, X509_get_issuer_name(cert), "issuer CommonName");
 	s->ccert_verified = SSL_get_verify_result(s->ssl) == X509_V_OK;
 	X509_free(cert);
 }

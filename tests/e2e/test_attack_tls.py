@@ -1,0 +1,80 @@
+"""A hostile TLS client chooses its own certificate (smtpd_tls_ask_ccert
+does not require a trusted one), so its CommonName is attacker data: a CN
+with CR LF must not add a header line to Received:, and a certificate
+without a CN must not put stray memory there. Like Postfix, such a name
+becomes "" (with a warning for the invalid one).
+"""
+import datetime
+import glob
+import os
+import time
+
+import pytest
+
+from test_smtpd_tls_auth import client_ctx, tls_main
+
+x509 = pytest.importorskip("cryptography.x509")
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+from cryptography.x509.oid import NameOID  # noqa: E402
+
+
+def self_signed(d, stem, attrs):
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(attrs)
+    now = datetime.datetime.utcnow()
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
+    crt, pem = os.path.join(d, stem + ".crt"), os.path.join(d, stem + ".key")
+    with open(crt, "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(pem, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    return crt, pem
+
+
+def received_header(outpost, tmp_path, attrs):
+    crt, key = self_signed(str(tmp_path), "client", attrs)
+    srv = outpost(main=tls_main(tmp_path, smtpd_tls_ask_ccert="yes",
+                                smtpd_tls_received_header="yes"))
+    ctx = client_ctx()
+    ctx.load_cert_chain(crt, key)
+    with srv.smtp() as s:
+        s.starttls(context=ctx)
+        s.ehlo("client.example")
+        s.mail("a@b.example")
+        s.rcpt("postmaster@example.test")
+        assert s.data(b"Subject: ccert\r\n\r\nbody\r\n")[0] == 250
+    end = time.time() + 5
+    while time.time() < end:
+        files = glob.glob(os.path.join(srv.dir, "queue", "incoming", "*"))
+        if files:
+            data = open(files[0], "rb").read()
+            start = data.index(b"Received: ")
+            return srv, data[start:data.index(b"\nSubject: ccert")]
+        time.sleep(0.05)
+    raise AssertionError("nothing queued")
+
+
+def test_ccert_cn_with_crlf_cannot_inject_a_header(outpost, tmp_path):
+    srv, hdr = received_header(outpost, tmp_path,
+                               [x509.NameAttribute(NameOID.COMMON_NAME, "evil\r\nX-Injected: yes")])
+    assert b"\r" not in hdr and b"\nX-Injected" not in hdr, hdr
+    assert b'(Client CN "", Issuer "" (not verified))' in hdr, hdr
+    srv.wait_log(r"warning: unknown\[127\.0\.0\.1\]: peer certificate CommonName contains "
+                 r"invalid characters")
+
+
+def test_ccert_without_cn_shows_empty_name(outpost, tmp_path):
+    _, hdr = received_header(outpost, tmp_path,
+                             [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "No CN Org")])
+    assert b'(Client CN "", Issuer "" (not verified))' in hdr, hdr
+
+
+def test_ccert_utf8_cn_kept(outpost, tmp_path):
+    _, hdr = received_header(outpost, tmp_path,
+                             [x509.NameAttribute(NameOID.COMMON_NAME, "cli\u00e9nt.example")])
+    assert '(Client CN "cli\u00e9nt.example", Issuer "cli\u00e9nt.example"'.encode() in hdr, hdr
