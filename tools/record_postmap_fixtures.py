@@ -250,6 +250,10 @@ q("sqlite: missing config file", "x", "sqlite:./nonexistent.cf")
 case("sqlite: batch -q -", ["-q", "-", "sqlite:./sql-aliases.cf"],
      stdin="alice@example.com\nnobody@example.com\nteam@example.com\n")
 
+# an empty result: postmap prints it, with two warnings
+q("regexp: empty result printed with warnings", "y", "regexp:empty.regexp")
+case("regexp: empty result in a batch", ["-q", "-", "regexp:empty.regexp"], stdin="y\nxy\nz\n")
+
 # --- errors and usage --------------------------------------------------------
 q("error: missing lmdb index", "x", "lmdb:nonexistent")
 q("error: missing cdb index", "x", "cdb:nonexistent")

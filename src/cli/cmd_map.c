@@ -171,6 +171,9 @@ static bool map_lookup_all(struct table **tv, int n, const char *key, struct buf
 	for (int i = 0; i < n; i++) {
 		enum table_status st = table_lookup(tv[i], key, value);
 
+		if (st == TABLE_FOUND && value->len == 0)	/* TABLE_F_EMPTY_OK, as postmap */
+			log_warn("table %s should return NO RESULT in case of NOT FOUND",
+				 table_spec(tv[i]));
 		if (st == TABLE_FOUND)
 			return true;
 		if (st == TABLE_TEMPFAIL)
@@ -230,7 +233,7 @@ static int map_query(const struct map_opts *o)
 
 	for (int i = 0; i < o->nfiles; i++) {
 		map_spec(o, o->files[i], &spec);
-		tv[i] = map_open(o, buf_cstr(&spec), 0);
+		tv[i] = map_open(o, buf_cstr(&spec), TABLE_F_EMPTY_OK);
 	}
 	if (strcmp(o->query, "-") != 0) {
 		if ((any = map_lookup_all(tv, o->nfiles, o->query, &value)))
