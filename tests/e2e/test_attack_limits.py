@@ -131,3 +131,34 @@ def test_content_bombs_are_bounded(outpost, content):
         c.send("NOOP\r\n")
         assert c.recv_reply()[0] == 250
     assert greeted_quickly(srv)
+
+
+def greeted_from(srv, source):
+    t = time.time()
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=2,
+                                  source_address=(source, 0)) as s:
+        return s.recv(100).startswith(b"220") and time.time() - t < 1
+
+
+def test_error_sleep_and_connection_flood_stall_nobody(outpost):
+    # one process holds every session: a client in smtpd_error_sleep_time and
+    # 300 connections from one address (50 past the concurrency limit get
+    # 421) must not delay another client
+    srv = outpost(main={"smtpd_soft_error_limit": "1", "smtpd_error_sleep_time": "5s",
+                        "smtpd_hard_error_limit": "100"})
+    with socket.create_connection(("127.0.0.1", srv.port)) as a:
+        a.recv(100)
+        a.sendall(b"EHLO client.example\r\n" + b"BOGUS\r\n" * 50)
+        time.sleep(0.5)
+        assert greeted_from(srv, "127.0.0.2")
+        assert greeted_from(srv, "127.0.0.1")
+        flood = []
+        try:
+            for _ in range(300):
+                flood.append(socket.create_connection(("127.0.0.1", srv.port), timeout=5))
+            time.sleep(0.5)
+            assert greeted_from(srv, "127.0.0.2")
+        finally:
+            for s in flood:
+                s.close()
+    srv.wait_log(r"warning: Connection concurrency limit exceeded: \d+ from unknown\[127\.0\.0\.1\]")
