@@ -24,6 +24,7 @@ chmod 755 "$work"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 results=$work/results.txt
 : > "$results"
+load0=$(cut -d' ' -f1 /proc/loadavg)
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { /usr/bin/python3 -c "
@@ -184,9 +185,10 @@ kill -TERM "$opid" 2>/dev/null || true; wait "$opid" 2>/dev/null || true
 [ -n "${mpid:-}" ] && { kill -TERM "$mpid" 2>/dev/null || true; wait "$mpid" 2>/dev/null || true; }
 kill "$spid_o" "$spid_p" 2>/dev/null || true
 
-/usr/bin/python3 - "$results" "$msgs" "$runs" "$nlat" "${pp:-none}" > "$here/RESULTS.md" <<'EOP'
+load1=$(cut -d' ' -f1 /proc/loadavg)
+/usr/bin/python3 - "$results" "$msgs" "$runs" "$nlat" "${pp:-none}" "$load0" "$load1" "$(nproc)" > "$here/RESULTS.md" <<'EOP'
 import collections, statistics, sys
-path, msgs, runs, nlat, pp = sys.argv[1:6]
+path, msgs, runs, nlat, pp, load0, load1, ncpu = sys.argv[1:9]
 d = collections.defaultdict(list)
 for line in open(path):
     f = line.split()
@@ -199,7 +201,10 @@ print(f"{msgs} messages of 5 KB per run, {runs} runs, medians; Postfix 3.7 and O
       "measured in the same run, each with its default durability, relaying everything to "
       "smtp-sink via relayhost. Delivered = messages at the sink per second from the first "
       "connection; accepted = smtp-source's own rate. Latency: concurrency 1, end of DATA "
-      f"to the 250 reply, median of {nlat} messages. Run by bench/relay/run.sh.\n")
+      f"to the 250 reply, median of {nlat} messages. Run by bench/relay/run.sh. "
+      f"Load average {load0} at the start and {load1} at the end, on {ncpu} CPUs: numbers "
+      "taken on a busy machine compare the two MTAs with each other, not with other "
+      "machines.\n")
 print("| MTA | concurrency | delivered msg/s | accepted msg/s |")
 print("|---|---|---|---|")
 for mta in ("outpost", "postfix"):
