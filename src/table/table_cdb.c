@@ -17,6 +17,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -179,7 +181,38 @@ struct cdb_build {
 	bool nul;
 	int failed;		/* errno of a write failure */
 	struct buf alias;	/* aliases(5) value as postalias stores it */
+	/*
+	 * Hashes seen so far, one bit each: tinycdb's duplicate check scans
+	 * every record with the same low hash byte (quadratic on a million
+	 * keys), so it runs only when this filter says "maybe seen".
+	 */
+	unsigned char *seen;
+	uint32_t seen_mask;
 };
+
+/* cdb_seen_init - half a bit per source byte (16 per 32-byte line), 64 Kbit..256 Mbit */
+static void cdb_seen_init(struct cdb_build *b, const char *source)
+{
+	struct stat sb;
+	uint64_t want = 1u << 16, bits = 1u << 16;
+
+	if (stat(source, &sb) == 0 && sb.st_size > 0)
+		want = (uint64_t)sb.st_size / 2;
+	while (bits < want && bits < (1u << 28))
+		bits <<= 1;
+	b->seen = xcalloc(bits / 8, 1);
+	b->seen_mask = (uint32_t)(bits - 1);
+}
+
+/* cdb_seen - true if h may have been added before; marks it */
+static bool cdb_seen(struct cdb_build *b, unsigned h)
+{
+	uint32_t bit = h & b->seen_mask;
+	bool was = b->seen[bit >> 3] & (1u << (bit & 7));
+
+	b->seen[bit >> 3] |= (unsigned char)(1u << (bit & 7));
+	return was;
+}
 
 /* cdb_build_entry - one source entry; first duplicate wins unless -r */
 static int cdb_build_entry(const char *key, const char *value, void *ctx)
@@ -191,8 +224,10 @@ static int cdb_build_entry(const char *key, const char *value, void *ctx)
 		value = buf_cstr(&b->alias);
 	}
 	unsigned kl = (unsigned)strlen(key) + b->nul, vl = (unsigned)strlen(value) + b->nul;
-	int rc = cdb_make_put(&b->make, key, kl, value, vl,
-			      b->o->replace_dups ? CDB_PUT_REPLACE : CDB_PUT_INSERT);
+	int mode = !cdb_seen(b, cdb_hash(key, kl))
+			   ? CDB_PUT_ADD
+			   : b->o->replace_dups ? CDB_PUT_REPLACE : CDB_PUT_INSERT;
+	int rc = cdb_make_put(&b->make, key, kl, value, vl, mode);
 
 	if (rc < 0) {
 		b->failed = errno ? errno : EIO;
@@ -209,6 +244,7 @@ static int cdb_table_build(const char *name, const struct table_source_opts *o, 
 	int fd, lock, ret = -1;
 
 	b.nul = table_index_nul() == TABLE_NUL_YES;
+	cdb_seen_init(&b, name);
 	table_index_path(&path, name, CDB_SUFFIX);
 	if ((lock = table_index_lock(name, err)) == -1)
 		goto out;
@@ -235,6 +271,7 @@ out:
 	buf_free(&path);
 	buf_free(&tmp);
 	buf_free(&b.alias);
+	free(b.seen);
 	return ret;
 }
 
