@@ -46,6 +46,7 @@ struct smtpd_settings {
 	long line_length_limit;
 	long message_size_limit;
 	long recipient_limit;
+	long recipient_overshoot_limit;
 	long hard_error_limit;
 	long soft_error_limit;
 	long error_sleep_time;
@@ -164,6 +165,7 @@ struct smtpd_session {
 	struct smtpd_mailparams mail;
 	size_t rcpt_count;	/* accepted recipients */
 	size_t rcpt_tried;
+	size_t rcpt_overshoot;	/* RCPTs past smtpd_recipient_limit */
 	char *rcpt;		/* current RCPT being checked */
 	char *etrn_domain;
 	struct smtpd_mailparams rcptp;

@@ -116,7 +116,12 @@ static bool rcpt_limits(struct smtpd_session *s)
 	const struct smtpd_settings *set = &s->srv->set;
 
 	if (set->recipient_limit > 0 && s->rcpt_count >= (size_t)set->recipient_limit) {
-		smtpd_reply_error(s, R_TOO_MANY_RCPT);
+		/* RFC 5321 4.5.3.1.10: the client retries the rest later; only
+		 * past smtpd_recipient_overshoot_limit is it an error. */
+		if (++s->rcpt_overshoot > (size_t)set->recipient_overshoot_limit)
+			smtpd_reply_error(s, R_TOO_MANY_RCPT);
+		else
+			smtpd_reply_raw(s, R_TOO_MANY_RCPT);
 		return false;
 	}
 	if (set->rcpt_rate_limit > 0 && !s->limit_exempt) {

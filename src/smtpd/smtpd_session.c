@@ -189,6 +189,7 @@ void smtpd_transaction_reset(struct smtpd_session *s)
 	smtpd_mailparams_init(&s->mail);
 	s->rcpt_count = 0;
 	s->rcpt_tried = 0;
+	s->rcpt_overshoot = 0;
 	s->msg_size = 0;
 	s->msg_too_big = false;
 	s->data_error = false;

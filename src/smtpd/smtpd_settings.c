@@ -96,6 +96,7 @@ int smtpd_settings_load(struct config *cf, struct smtpd_settings *set, struct bu
 		set->line_length_limit = 512;
 	set->message_size_limit = config_size(cf, "message_size_limit");
 	set->recipient_limit = config_int(cf, "smtpd_recipient_limit");
+	set->recipient_overshoot_limit = config_int(cf, "smtpd_recipient_overshoot_limit");
 	set->hard_error_limit = config_int(cf, "smtpd_hard_error_limit");
 	set->soft_error_limit = config_int(cf, "smtpd_soft_error_limit");
 	set->error_sleep_time = config_time(cf, "smtpd_error_sleep_time");

@@ -29,10 +29,6 @@ def open_transaction(c, rcpts):
     return [c.recv_reply() for _ in range(rcpts)]
 
 
-@pytest.mark.xfail(strict=True, reason="smtpd_recipient_overshoot_limit is not implemented: every "
-                   "452 'too many recipients' counts toward smtpd_hard_error_limit at once "
-                   "(smtpd_cmd_rcpt.c rcpt_limits -> smtpd_reply_error), so a client that "
-                   "pipelines more RCPTs than the limit is cut off and loses the transaction")
 def test_recipient_overflow_is_not_an_error_until_overshoot_limit(outpost):
     # Postfix: RCPTs past smtpd_recipient_limit get 452 4.5.3 and count as
     # errors only after smtpd_recipient_overshoot_limit (1000) of them; the
