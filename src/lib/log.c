@@ -137,6 +137,10 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 
 	if (vasprintf(&text, fmt, ap) < 0)
 		text = NULL;
+	/* messages quote peers' data: no CR or escape sequence reaches a log (Postfix's printable()) */
+	for (unsigned char *p = (unsigned char *)text; p && *p; p++)
+		if ((*p < ' ' && *p != '\t' && *p != '\n') || *p == 0x7f)
+			*p = '?';
 	if (log_hook && !log_in_progress) {
 		log_in_progress = 1;
 		log_hook(level, text ? text : fmt, log_hook_ctx);

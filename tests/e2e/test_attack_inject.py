@@ -92,3 +92,19 @@ def test_printable_xtext_still_decoded(outpost):
     [q] = queue_files(srv)
     assert b"envid=id+one\n" in q
     assert b":rfc822;v+tag@example.test\n" in q
+
+
+def test_no_control_characters_reach_the_log(outpost):
+    # a bare CR or an escape sequence in the log lets a client fake lines
+    # or drive the terminal of whoever reads it; Postfix's logger writes '?'
+    srv = outpost(main={"smtpd_error_sleep_time": "0"})
+    with srv.raw() as c:
+        c.recv_reply()
+        for line in (b"EHLO e\rvil\x1b[2J", b"MAIL FROM:<a@b.example> X=\rNov 22 fake:\x01",
+                     b"XYZ\r\x01abc", b"GET / HTTP/1.0\r\x1b[2J"):
+            c.send(line + b"\r\n")
+            c.recv_reply()
+    srv.wait_log(r"warning: non-SMTP command from unknown\[127\.0\.0\.1\]: GET / HTTP/1\.0\?\?\[2J\n")
+    srv.wait_log(r"disconnect from unknown\[127\.0\.0\.1\]")
+    for line in srv.log().split("\n"):
+        assert not any(ch < " " and ch != "\t" or ch == "\x7f" for ch in line), repr(line)
