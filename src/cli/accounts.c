@@ -384,7 +384,8 @@ static int acct_cmp_entry(const void *a, const void *b)
 /* acct_format - a source or generated table as text, sorted */
 static void acct_format(struct acct_file *f, const char *banner, struct buf *out)
 {
-	qsort(f->e, f->n, sizeof(*f->e), acct_cmp_entry);
+	if (f->n > 1)
+		qsort(f->e, f->n, sizeof(*f->e), acct_cmp_entry);
 	buf_reset(out);
 	buf_puts(out, banner);
 	for (size_t i = 0; i < f->n; i++)

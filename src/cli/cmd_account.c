@@ -272,7 +272,8 @@ int cmd_domain(int argc, char **argv)
 			free(d);
 		}
 	}
-	qsort(doms.v, doms.n, sizeof(char *), acct_cli_strcmp);
+	if (doms.n > 1)
+		qsort(doms.v, doms.n, sizeof(char *), acct_cli_strcmp);
 	for (size_t k = 0; k < doms.n; k++)
 		printf("%s\n", doms.v[k]);
 	strv_free(&doms);
