@@ -45,7 +45,7 @@ struct table *table_open(const char *spec, unsigned flags, struct buf *err)
 	type = xstrndup(spec, (size_t)(colon - spec));
 	ops = table_type_find(type);
 	if (ops == NULL) {
-		buf_printf(err, "unsupported table type: %s", type);
+		buf_printf(err, "unsupported dictionary type: %s", type);
 		free(type);
 		return NULL;
 	}

@@ -63,16 +63,17 @@ static bool keyword(const char *line, const char *word)
 
 /*
  * split_pattern - "[!] Dpattern Dflags rest": NUL-terminate pattern and
- * flags in place; NULL with *why on a missing delimiter.
+ * flags in place; NULL with the reason in why on a missing delimiter
+ * (worded as postmap words it).
  */
-static char *split_pattern(char *s, bool *negate, char **flags, char **rest, const char **why)
+static char *split_pattern(char *s, bool *negate, char **flags, char **rest, struct buf *why)
 {
 	char delim, *pat, *p;
 
 	*negate = false;
 	s += strspn(s, STR_SPACE);
 	if (*s == '\0' || isalnum((unsigned char)*s)) {	/* a word: not a rule */
-		*why = "ignoring unrecognized request";
+		buf_set(why, "ignoring unrecognized request");
 		return NULL;
 	}
 	while (*s == '!') {	/* each '!' toggles, as in Postfix */
@@ -82,7 +83,7 @@ static char *split_pattern(char *s, bool *negate, char **flags, char **rest, con
 	}
 	delim = *s;	/* after a '!', any character, even a letter */
 	if (delim == '\0') {
-		*why = "no regexp pattern after negation";
+		buf_set(why, "no regexp");
 		return NULL;
 	}
 	pat = ++s;
@@ -90,7 +91,7 @@ static char *split_pattern(char *s, bool *negate, char **flags, char **rest, con
 		if (*p == '\\' && p[1])
 			p++;
 	if (*p != delim) {
-		*why = "no closing regexp delimiter";
+		buf_printf(why, "no closing regexp delimiter \"%c\"", delim);
 		return NULL;
 	}
 	*p++ = '\0';
@@ -173,7 +174,7 @@ static int parse_line(char *line, long lineno, void *ctx)
 {
 	struct parse_ctx *c = ctx;
 	struct pattern *p = c->p;
-	const char *what = p->eng->what, *file = c->t->name, *why = NULL;
+	const char *what = p->eng->what, *file = c->t->name;
 	struct buf where = BUF_INIT, reason = BUF_INIT;
 	bool is_if = false, negate;
 	char *pat, *flags, *rest;
@@ -196,15 +197,15 @@ static int parse_line(char *line, long lineno, void *ctx)
 		is_if = true;
 		line += 2;
 	}
-	pat = split_pattern(line, &negate, &flags, &rest, &why);
-	if (pat == NULL) {
-		rc = table_syntax(c->t, c->err, "%s: %s: skipping this rule", buf_cstr(&where), why);
+	pat = split_pattern(line, &negate, &flags, &rest, &reason);
+	if (pat == NULL) {	/* postmap adds no "skipping" to a line that is no rule */
+		rc = table_syntax(c->t, c->err, "%s: %s%s", buf_cstr(&where), buf_cstr(&reason),
+				  str_has_prefix(buf_cstr(&reason), "ignoring") ? "" : ": skipping this rule");
 		goto out;
 	}
 	re = p->eng->compile(pat, flags, buf_cstr(&where), &reason);
-	if (re == NULL) {
-		rc = table_syntax(c->t, c->err, "%s: %s: skipping this rule", buf_cstr(&where),
-				  buf_cstr(&reason));
+	if (re == NULL) {	/* a regex compile error: postmap's text has no "skipping" */
+		rc = table_syntax(c->t, c->err, "%s: %s", buf_cstr(&where), buf_cstr(&reason));
 		goto out;
 	}
 	if (is_if) {

@@ -5,7 +5,7 @@
  * the lmdb code) are extra rows that point at the same ops.
  *
  * Public: table_type_find. Bad input: an unknown type returns NULL and
- * table_open reports "unsupported table type".
+ * table_open reports "unsupported dictionary type" (postmap's words).
  */
 #include <string.h>
 

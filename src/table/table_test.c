@@ -84,7 +84,7 @@ static void test_messages(void **state)
 	assert_string_equal(got, "!OPEN:expecting \"type:name\" form instead of \"static:\"");
 	free(got);
 	got = tt_query("nosuch:x", 0, "a");
-	assert_string_equal(got, "!OPEN:unsupported table type: nosuch");
+	assert_string_equal(got, "!OPEN:unsupported dictionary type: nosuch");
 	free(got);
 }
 
@@ -165,7 +165,7 @@ static void test_list_open_errors(void **state)
 
 	(void)state;
 	assert_null(table_list_open("inline:{a=1}, nosuch:x", 0, &err));
-	assert_string_equal(buf_cstr(&err), "unsupported table type: nosuch");
+	assert_string_equal(buf_cstr(&err), "unsupported dictionary type: nosuch");
 	assert_null(table_list_open("inline:{a=1", 0, &err));
 	assert_true(strstr(buf_cstr(&err), "missing '}'") != NULL);
 	buf_free(&err);

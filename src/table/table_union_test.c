@@ -88,7 +88,7 @@ static void test_messages(void **state)
 	assert_string_equal(got, "!ERR:table fail:f: lookup failed (a fail: table always fails)");
 	free(got);
 	got = tt_query("unionmap:{static:y, nosuch:x}", 0, "x");
-	assert_string_equal(got, "!OPEN:unsupported table type: nosuch");
+	assert_string_equal(got, "!OPEN:unsupported dictionary type: nosuch");
 	free(got);
 	log_set_hook(NULL, NULL);
 }
