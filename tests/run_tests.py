@@ -49,7 +49,7 @@ def run_unit(build, t):
     try:
         p = subprocess.run(t["cmd"], cwd=t.get("workdir") or ROOT, env=env,
                            capture_output=True, text=True, errors="replace",
-                           timeout=t.get("timeout") or 300)
+                           timeout=max(t.get("timeout") or 0, 600))  # meson's 30 s is too short under ASan
     except subprocess.TimeoutExpired:
         note(False, label, "timed out")
         return
