@@ -391,8 +391,10 @@ static int submit(const char *qdir, struct sm_opts *o)
 	}
 	snprintf(id, sizeof(id), "%s", qfile_writer_id(w));
 	sender = o->sender ? strip_angle(o->sender) : login_name();
-	if (read_message(w, o, sender, &hdrs) < 0)
+	if (read_message(w, o, sender, &hdrs) < 0) {
 		rc = EX_TEMPFAIL_;
+		buf_puts(&err, qfile_writer_error(w) ? qfile_writer_error(w) : "read error");
+	}
 	else if (fill_envelope(w, o, &hdrs) < 0) {
 		qfile_abort(&w);
 		buf_free(&hdrs);

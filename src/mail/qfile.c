@@ -3,9 +3,9 @@
  *
  * Public: qfile_create, qfile_writer_id, qfile_set_sender, qfile_set_arrival,
  * qfile_add_attr, qfile_add_rcpt, qfile_writer_nrcpt, qfile_append_line,
- * qfile_append, qfile_writer_size, qfile_commit, qfile_abort, qfile_wakeup,
- * qfile_notify,
- * qfile_make_id, qfile_valid_id, qfile_id_time; for qfile_commit.c:
+ * qfile_append, qfile_writer_size, qfile_writer_error, qfile_commit,
+ * qfile_abort, qfile_wakeup, qfile_notify, qfile_make_id, qfile_valid_id,
+ * qfile_id_time; for qfile_commit.c:
  * qfile_writer_finish, qfile_writer_done, qfile_writer_free,
  * qfile_errno_reply.
  *
@@ -309,6 +309,12 @@ int qfile_append_line(struct qfile_writer *w, const char *line, size_t len)
 off_t qfile_writer_size(const struct qfile_writer *w)
 {
 	return w->content_len;
+}
+
+/* qfile_writer_error - a failed write, as the reply to give */
+const char *qfile_writer_error(const struct qfile_writer *w)
+{
+	return w->error ? qfile_errno_reply(w->error) : NULL;
 }
 
 /* put_envelope - the records after the content */

@@ -137,6 +137,9 @@ int qfile_append_line(struct qfile_writer *w, const char *line, size_t len);
 /* raw content bytes (must end with LF by commit time, added if not) */
 int qfile_append(struct qfile_writer *w, const char *data, size_t len);
 off_t qfile_writer_size(const struct qfile_writer *w);
+/* qfile_writer_error - the SMTP reply for a failed write so far, or NULL
+ * ("452 4.3.1 Insufficient system storage" for a full disk) */
+const char *qfile_writer_error(const struct qfile_writer *w);
 
 /* qfile_commit - synchronous: durable and visible on return 0; frees *wp */
 int qfile_commit(struct qfile_writer **wp, struct buf *err);

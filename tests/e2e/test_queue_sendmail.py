@@ -204,3 +204,24 @@ def test_sendmail_bi_runs_newaliases(tmp_path):
     r = run([sm, "-C", conf, "-bi"], "")
     assert r.returncode == 0, r.stderr
     assert glob.glob(str(tmp_path / "aliases.*")), "the alias database was built"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount a small tmpfs")
+def test_full_disk_is_a_452_and_leaves_nothing(tmp_path):
+    q = tmp_path / "queue"
+    q.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(q)]).returncode:
+        pytest.skip("cannot mount tmpfs here")
+    try:
+        os.makedirs(q / "maildrop")
+        sm = sendmail_link(tmp_path)
+        conf = make_conf(tmp_path)
+        big = "Subject: big\n\n" + ("y" * 70 + "\n") * 4000   # ~280 KB > 64 KB
+        r = run([sm, "-C", conf, "a@example.test"], big)
+        assert r.returncode == 75
+        assert "452 4.3.1 Insufficient system storage" in r.stderr
+        assert os.listdir(q / "maildrop") == []
+        r = run([sm, "-C", conf, "a@example.test"], "Subject: small\n\nfits\n")
+        assert r.returncode == 0, r.stderr
+    finally:
+        subprocess.run(["umount", str(q)])
