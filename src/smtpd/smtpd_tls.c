@@ -312,9 +312,11 @@ void smtpd_tls_handshake_done(struct smtpd_session *s)
 		 s->ccert_fingerprint ? (s->ccert_verified ? "Trusted" : "Untrusted") : "Anonymous",
 		 s->namaddr, s->tls_info, SSL_session_reused(s->ssl) ? " (resumed)" : "",
 		 "");
-	/* RFC 3207 4.2: forget everything learned before TLS. */
+	/* RFC 3207 4.2: forget everything learned before TLS, a plaintext AUTH too. */
 	smtpd_transaction_reset(s);
 	xfree(&s->helo);
+	xfree(&s->sasl_username);
+	xfree(&s->sasl_method);
 	s->esmtp = false;
 	s->state = S_CMD;
 }

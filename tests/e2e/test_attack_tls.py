@@ -78,3 +78,35 @@ def test_ccert_utf8_cn_kept(outpost, tmp_path):
     _, hdr = received_header(outpost, tmp_path,
                              [x509.NameAttribute(NameOID.COMMON_NAME, "cli\u00e9nt.example")])
     assert '(Client CN "cli\u00e9nt.example", Issuer "cli\u00e9nt.example"'.encode() in hdr, hdr
+
+
+def test_plaintext_auth_is_forgotten_after_starttls(outpost, tmp_path):
+    # RFC 3207 4.2: after the handshake the server discards what it learned
+    # before TLS. A login made in plaintext (smtpd_tls_auth_only = no), for
+    # example by a man in the middle with an account of his own, must not
+    # carry over into the encrypted session.
+    import crypt
+    from test_smtpd_tls_auth import plain_b64
+    pw = crypt.crypt("secret", crypt.mksalt(crypt.METHOD_SHA512))
+    srv = outpost(main=tls_main(tmp_path, smtpd_tls_auth_only="no", smtpd_sasl_auth_enable="yes",
+                                smtpd_sasl_type="internal",
+                                smtpd_sasl_password_maps="texthash:{dir}/passwd"),
+                  files={"passwd": f"alice {pw}\n"})
+    c = srv.raw()
+    try:
+        def say(line):
+            c.send(line + "\r\n")
+            return c.recv_reply()[1][-1]
+        c.recv_reply()
+        say("EHLO client.example")
+        assert say("AUTH PLAIN " + plain_b64("alice", "secret")) == "235 2.7.0 Authentication successful"
+        assert say("STARTTLS").startswith("220")
+        c.sock = client_ctx().wrap_socket(c.sock, server_hostname="mx.example.test")
+        c.buf = b""
+        say("EHLO client.example")
+        assert say("MAIL FROM:<alice@example.test>") == "250 2.1.0 Ok"
+        assert say("RCPT TO:<someone@elsewhere.example>").startswith("454 4.7.1 ")
+        assert say("RSET") == "250 2.0.0 Ok"
+        assert say("AUTH PLAIN " + plain_b64("alice", "secret")) == "235 2.7.0 Authentication successful"
+    finally:
+        c.close()
