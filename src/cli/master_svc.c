@@ -320,7 +320,12 @@ int master_make_dirs(struct config *cf, struct buf *err)
 	static const struct {
 		const char *sub;
 		mode_t mode;
-	} dirs[] = { { "pid", 0755 }, { "private", 0700 }, { "public", 0710 } };
+	/*
+	 * public/ is searchable by everyone: the FIFOs in it (qmgr's flush,
+	 * pickup's wakeup) are how unprivileged `outpost queue flush` and
+	 * sendmail reach the daemons, without a set-group-id helper.
+	 */
+	} dirs[] = { { "pid", 0755 }, { "private", 0700 }, { "public", 0711 } };
 	const char *q = config_str(cf, "queue_directory");
 	struct buf p = BUF_INIT;
 	size_t i;
