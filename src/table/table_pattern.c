@@ -25,12 +25,14 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "table/table_litindex.h"
 
 enum rule_kind { RULE_MATCH, RULE_IF, RULE_ENDIF };
 
 struct rule {
 	enum rule_kind kind;
 	bool negate;
+	bool indexed;	/* filed in pattern.lits: try only keys containing its literal */
 	void *re;
 	char *result;	/* RULE_MATCH: replacement text, checked at open */
 	size_t skip;	/* RULE_IF: index of the rule after its ENDIF */
@@ -44,6 +46,9 @@ struct pattern {
 	size_t *ifs;	/* open IF rule indices while parsing */
 	size_t nifs;
 	long *ovec;
+	struct lit_index *lits;	/* rules by required literal (NULL: none indexed) */
+	uint32_t *mark;		/* per rule: == gen if the key has its literal */
+	uint32_t gen;
 	struct table_stamp stamp;
 };
 
@@ -246,7 +251,41 @@ static void pattern_free(struct pattern *p)
 	free(p->rules);
 	free(p->ifs);
 	free(p->ovec);
+	lit_index_free(&p->lits);
+	free(p->mark);
 	free(p);
+}
+
+/*
+ * pattern_index - file each rule under its engine's literal, so a key is
+ * matched only against rules whose literal it contains (first match still
+ * wins: the walk keeps file order and merely skips certain misses)
+ */
+static void pattern_index(struct pattern *p)
+{
+	struct lit_index *x;
+	size_t indexed = 0;
+
+	if (p->eng->literal == NULL || p->n == 0 || p->n >= UINT32_MAX)
+		return;
+	x = lit_index_new();
+	for (size_t i = 0; i < p->n; i++) {
+		struct rule *r = &p->rules[i];
+		const char *lit;
+		size_t len;
+
+		if (r->kind == RULE_ENDIF || (lit = p->eng->literal(r->re, &len)) == NULL)
+			continue;
+		r->indexed = lit_index_add(x, lit, len, (uint32_t)i);
+		indexed += r->indexed;
+	}
+	if (indexed == 0) {
+		lit_index_free(&x);
+		return;
+	}
+	lit_index_done(x);
+	p->lits = x;
+	p->mark = xcalloc(p->n, sizeof(*p->mark));
 }
 
 /* pattern_open - read and compile the whole file */
@@ -272,6 +311,7 @@ int pattern_open(struct table *t, const struct pattern_engine *eng, struct buf *
 		r->skip = p->n;
 	}
 	p->ovec = xcalloc(2 * PATTERN_MAX_GROUPS, sizeof(*p->ovec));
+	pattern_index(p);
 	t->priv = p;
 	return 0;
 }
@@ -315,6 +355,13 @@ enum table_status pattern_lookup(struct table *t, const char *key, struct buf *v
 	size_t len = strlen(key), i = 0;
 	struct buf why = BUF_INIT;
 
+	if (p->lits) {
+		if (++p->gen == 0) {	/* wrapped: forget every old mark */
+			memset(p->mark, 0, p->n * sizeof(*p->mark));
+			p->gen = 1;
+		}
+		lit_index_scan(p->lits, key, len, p->mark, p->gen);
+	}
 	while (i < p->n) {
 		struct rule *r = &p->rules[i];
 		int m;
@@ -323,7 +370,10 @@ enum table_status pattern_lookup(struct table *t, const char *key, struct buf *v
 			i++;
 			continue;
 		}
-		m = p->eng->match(r->re, key, len, p->ovec, PATTERN_MAX_GROUPS, &why);
+		if (r->indexed && p->mark[i] != p->gen)
+			m = 0;	/* the key lacks a literal every match contains */
+		else
+			m = p->eng->match(r->re, key, len, p->ovec, PATTERN_MAX_GROUPS, &why);
 		if (m < 0) {
 			table_set_error(t, "%s map %s, line %ld: %s", p->eng->what, t->name,
 					r->line, buf_cstr(&why));

@@ -29,6 +29,11 @@ struct pattern_engine {
 	int (*match)(void *re, const char *subject, size_t len, long *ovec, size_t novec,
 		     struct buf *err);
 	void (*free)(void *re);
+	/*
+	 * optional: one literal every match contains (ASCII case may differ),
+	 * or NULL; keys without it skip match() (table_litindex.c)
+	 */
+	const char *(*literal)(const void *re, size_t *len);
 };
 
 int pattern_open(struct table *t, const struct pattern_engine *eng, struct buf *err);

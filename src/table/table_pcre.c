@@ -152,12 +152,28 @@ static void pcre_free_rule(void *re)
 	free(r);
 }
 
+/* pcre_literal - the longest required literal, for the table's index */
+static const char *pcre_literal(const void *re, size_t *len)
+{
+	const struct pcre_rule *r = re;
+	size_t best = 0;
+
+	for (size_t i = 1; i < r->lits.n; i++)
+		if (r->litlen[i] > r->litlen[best])
+			best = i;
+	if (r->lits.n == 0)
+		return NULL;
+	*len = r->litlen[best];
+	return r->lits.v[best];
+}
+
 static const struct pattern_engine pcre_engine = {
 	.what = "pcre",
 	.compile = pcre_compile_rule,
 	.groups = pcre_groups,
 	.match = pcre_match,
 	.free = pcre_free_rule,
+	.literal = pcre_literal,
 };
 
 /* pcre_open - read and compile the file */

@@ -117,12 +117,28 @@ static void regexp_free(void *re)
 	free(r);
 }
 
+/* regexp_literal - the longest required literal, for the table's index */
+static const char *regexp_literal(const void *re, size_t *len)
+{
+	const struct regexp_rule *r = re;
+	size_t best = 0;
+
+	for (size_t i = 1; i < r->lits.n; i++)
+		if (r->litlen[i] > r->litlen[best])
+			best = i;
+	if (r->lits.n == 0)
+		return NULL;
+	*len = r->litlen[best];
+	return r->lits.v[best];
+}
+
 static const struct pattern_engine regexp_engine = {
 	.what = "regexp",
 	.compile = regexp_compile,
 	.groups = regexp_groups,
 	.match = regexp_match,
 	.free = regexp_free,
+	.literal = regexp_literal,
 };
 
 /* regexp_open - read and compile the file */
