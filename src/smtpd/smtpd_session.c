@@ -543,6 +543,13 @@ static void session_event(struct bufferevent *bev, short what, void *ctx)
 	else if (s->state == S_AUTH)
 		after = "AUTH";
 	if (what & BEV_EVENT_TIMEOUT) {
+		if (s->state == S_TLS) {
+			/* no 421 through a handshake that never finished: it would never drain */
+			log_info("timeout after %s from %s", s->wrapper_pending ? "CONNECT" : "STARTTLS",
+				 s->namaddr);
+			session_free(s);
+			return;
+		}
 		if (s->state != S_CLOSE) {
 			/* A peer that does not read either hits the write timeout. */
 			smtpd_session_timeout(s);

@@ -7,6 +7,7 @@ becomes "" (with a warning for the invalid one).
 import datetime
 import glob
 import os
+import socket
 import time
 
 import pytest
@@ -110,3 +111,50 @@ def test_plaintext_auth_is_forgotten_after_starttls(outpost, tmp_path):
         assert say("AUTH PLAIN " + plain_b64("alice", "secret")) == "235 2.7.0 Authentication successful"
     finally:
         c.close()
+
+
+def closed_within(sock, seconds):
+    sock.settimeout(0.5)
+    end = time.time() + seconds
+    while time.time() < end:
+        try:
+            if not sock.recv(100):
+                return True
+        except socket.timeout:
+            pass
+        except OSError:
+            return True
+    return False
+
+
+def test_silent_tls_handshakes_time_out_and_free_their_slot(outpost, tmp_path):
+    # A client that says STARTTLS (or connects to the wrapper-mode port) and
+    # then sends nothing: the timeout must end the session. It used to log
+    # "timeout after STARTTLS" and queue a 421 that could never be sent
+    # through the unfinished handshake, so the session, its descriptor and its
+    # smtpd_client_connection_count_limit slot stayed forever.
+    srv = outpost(main=tls_main(tmp_path, smtpd_timeout="2s",
+                                smtpd_client_connection_count_limit="2"),
+                  master="127.0.0.1:{smtp} inet n - n - - smtpd\n"
+                         "127.0.0.1:{smtps} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes\n")
+    a = socket.create_connection(("127.0.0.1", srv.port))
+    b = socket.create_connection(("127.0.0.1", srv.ports["smtps"]))
+    try:
+        a.recv(100)
+        a.sendall(b"EHLO client.example\r\n")
+        time.sleep(0.2)
+        a.recv(1000)
+        a.sendall(b"STARTTLS\r\n")
+        assert a.recv(100).startswith(b"220")
+        assert closed_within(a, 6)
+        assert closed_within(b, 6)
+    finally:
+        a.close()
+        b.close()
+    srv.wait_log(r"timeout after STARTTLS from unknown\[127\.0\.0\.1\]\n.*disconnect from "
+                 r"unknown\[127\.0\.0\.1\] ehlo=1 starttls=1 commands=2")
+    srv.wait_log(r"timeout after CONNECT from unknown\[127\.0\.0\.1\]\n.*disconnect from "
+                 r"unknown\[127\.0\.0\.1\] commands=0/0")
+    for _ in range(2):   # both slots of the connection count limit are free again
+        with srv.raw() as c:
+            assert c.recv_reply()[0] == 220
