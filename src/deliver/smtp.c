@@ -88,11 +88,9 @@ static int load_settings(struct config *cf, bool lmtp, struct smtp_settings *s, 
 		   && (pb(cf, lmtp, "connection_cache_on_demand")
 		       || *p(cf, lmtp, "connection_cache_destinations"));
 	s->cache_idle = pt(cf, lmtp, "connection_cache_time_limit");
-	s->tls_ctx = smtp_tls_ctx_new(cf, lmtp ? "lmtp" : "smtp", err);
-	if (s->tls_ctx == NULL) {
-		log_warn("TLS client context: %s; TLS is disabled for this delivery", buf_cstr(err));
-		buf_reset(err);
-	}
+	s->tls = xcalloc(1, sizeof(*s->tls));
+	s->tls->cf = cf;
+	s->tls->prefix = lmtp ? "lmtp" : "smtp";
 	if (s->sasl_enable) {
 		snprintf(name, sizeof(name), "%s_sasl_password_maps", lmtp ? "lmtp" : "smtp");
 		if ((s->sasl_maps = deliver_maps_open(cf, name, err)) == NULL)
@@ -109,8 +107,9 @@ static void free_settings(struct smtp_settings *s)
 {
 	deliver_maps_close(&s->sasl_maps);
 	deliver_maps_close(&s->generic_maps);
-	if (s->tls_ctx)
-		SSL_CTX_free(s->tls_ctx);
+	if (s->tls)
+		smtp_tls_lazy_free(s->tls);
+	xfree(&s->tls);
 }
 
 /* dns_opts - lookup style from the smtp_/lmtp_ DNS parameters */

@@ -67,7 +67,7 @@ struct smtp_settings {
 	const char *tls_level;		/* none may encrypt verify secure */
 	bool tls_wrapper;
 	const char *tls_servername;	/* "", "hostname", "nexthop", or a name */
-	struct ssl_ctx_st *tls_ctx;
+	struct smtp_tls_lazy *tls;	/* the TLS context, made on first use */
 	bool sasl_enable;
 	bool sasl_sender_dependent;
 	bool sasl_soft_bounce;
@@ -122,6 +122,18 @@ void smtp_ehlo_parse(const struct smtp_reply *r, struct smtp_ehlo *e);
 
 /* smtp_tls.c */
 struct ssl_ctx_st *smtp_tls_ctx_new(struct config *cf, const char *prefix, struct buf *err);
+
+/* The client context is made when a session first goes for TLS: making
+ * one (OpenSSL's cipher and provider tables) costs more CPU than a whole
+ * plain delivery, and most relay sessions never use it. */
+struct smtp_tls_lazy {
+	struct config *cf;
+	const char *prefix;		/* "smtp" or "lmtp" */
+	struct ssl_ctx_st *ctx;
+	bool tried;
+};
+struct ssl_ctx_st *smtp_tls_ctx_get(struct smtp_tls_lazy *t);
+void smtp_tls_lazy_free(struct smtp_tls_lazy *t);
 void smtp_tls_level(struct config *cf, const char *prefix, const char *nexthop,
 		    struct buf *level, struct buf *err);
 

@@ -445,7 +445,7 @@ static void tls_start(struct sess *ss)
 	const char *sni = ss->s->tls_servername;
 	struct bufferevent *tb;
 
-	if (ss->s->tls_ctx == NULL || (ss->ssl = SSL_new(ss->s->tls_ctx)) == NULL) {
+	if (smtp_tls_ctx_get(ss->s->tls) == NULL || (ss->ssl = SSL_new(ss->s->tls->ctx)) == NULL) {
 		host_fail(ss, "4.7.5", "TLS is required, but our TLS engine is unavailable");
 		return;
 	}
@@ -501,7 +501,7 @@ static bool want_tls(struct sess *ss)
 	if (ss->tls || ss->tls_started || strcmp(lv, "none") == 0)
 		return false;
 	if (strcmp(lv, "may") == 0)
-		return ss->starttls && ss->s->tls_ctx != NULL;
+		return ss->starttls && smtp_tls_ctx_get(ss->s->tls) != NULL;
 	return true;	/* encrypt, verify, secure */
 }
 

@@ -9,7 +9,8 @@
  * "dane-only" need DNSSEC, which Outpost's resolver does not validate, so
  * they act as "may" and "encrypt" with a warning.
  *
- * Public: smtp_tls_ctx_new, smtp_tls_level.
+ * Public: smtp_tls_ctx_new, smtp_tls_ctx_get, smtp_tls_lazy_free,
+ * smtp_tls_level.
  * Errors: unreadable CA or key files fill err; a failed policy lookup
  * gives the level "tempfail" with the reason in err.
  */
@@ -73,6 +74,31 @@ struct ssl_ctx_st *smtp_tls_ctx_new(struct config *cf, const char *prefix, struc
 		return NULL;
 	}
 	return ctx;
+}
+
+/* smtp_tls_ctx_get - the context, made (once) when a session first needs
+ * it; NULL, warned once, when it cannot be made: TLS is then off */
+struct ssl_ctx_st *smtp_tls_ctx_get(struct smtp_tls_lazy *t)
+{
+	struct buf err = BUF_INIT;
+
+	if (t->tried)
+		return t->ctx;
+	t->tried = true;
+	if ((t->ctx = smtp_tls_ctx_new(t->cf, t->prefix, &err)) == NULL)
+		log_warn("TLS client context: %s; TLS is disabled for this delivery",
+			 buf_cstr(&err));
+	buf_free(&err);
+	return t->ctx;
+}
+
+/* smtp_tls_lazy_free - release a context that was made */
+void smtp_tls_lazy_free(struct smtp_tls_lazy *t)
+{
+	if (t->ctx)
+		SSL_CTX_free(t->ctx);
+	t->ctx = NULL;
+	t->tried = false;
 }
 
 /* policy_lookup - nexthop as written, then .parent domains of a bare domain */
