@@ -58,6 +58,7 @@ fuzz: build-fuzz
 	$(PY) tests/run_tests.py --fuzz-build $(FUZZ) --fuzz-seconds $(FUZZ_SECONDS)
 
 install: build
+	meson configure $(BUILD) -Dprefix=$(PREFIX) >/dev/null
 	meson install -C $(BUILD) $(if $(DESTDIR),--destdir $(DESTDIR))
 
 clean:
