@@ -23,6 +23,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -454,6 +456,22 @@ static bool one_line(struct smtpd_session *s, struct evbuffer *in)
 	return true;
 }
 
+/* ack_now - acknowledge the content read so far at once. A client that
+ * writes the message and then ".<CR><LF>" in two writes (Nagle's rule)
+ * holds the dot until its data is acknowledged, and Linux delays that ACK
+ * by up to 40 ms: without this, most single messages wait 40 ms for their
+ * 250. Quick-ACK mode lapses by itself, so it is renewed after each read. */
+static void ack_now(struct smtpd_session *s)
+{
+#ifdef TCP_QUICKACK
+	int one = 1;
+
+	(void)setsockopt(s->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+#else
+	(void)s;
+#endif
+}
+
 /* session_read - run every complete line while the session accepts input */
 static void session_read(struct bufferevent *bev, void *ctx)
 {
@@ -486,6 +504,8 @@ static void session_read(struct bufferevent *bev, void *ctx)
 			break;
 	}
 	s->in_read = false;
+	if (s->state == S_DATA)
+		ack_now(s);
 	/* Everything buffered is answered: the next request's clock starts. */
 	if (s->deadline_ev && !s->closing && s->state == S_CMD && evbuffer_get_length(in) == 0)
 		smtpd_deadline_start(s);
