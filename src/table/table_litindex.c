@@ -2,43 +2,56 @@
  * table_litindex - a multi-literal prefilter for pattern tables.
  *
  * Public (to table_pattern.c): lit_index_new, lit_index_add,
- * lit_index_done, lit_index_size, lit_index_scan, lit_index_free.
+ * lit_index_rules, lit_index_rule_done, lit_index_done, lit_index_scan,
+ * lit_index_free.
  *
  * Literals are stored folded to ASCII lower case, and subjects are folded
- * the same way, so a hit is a necessary (not sufficient) condition for
- * both case-sensitive and case-insensitive rules; the regex engine decides.
- * For each distinct literal length L the subject's L-byte windows are
- * hashed with a rolling hash and looked up in one open-addressing table;
- * a hash hit is confirmed with memcmp, then every rule filed under that
- * literal is marked. Cost per subject: O(subject length x distinct
- * lengths), independent of the number of rules.
+ * the same way, so "all of a rule's literals occur" is a necessary (not
+ * sufficient) condition for both case-sensitive and case-insensitive
+ * rules; the regex engine decides. For each distinct literal length L the
+ * subject's L-byte windows are hashed with a rolling hash and looked up in
+ * one open-addressing table; a hash hit is confirmed with memcmp, and each
+ * rule filed under that literal counts it once per subject. Cost per
+ * subject: O(subject length x distinct lengths), whatever the rule count.
  * Bad input: none (literals come from compiled patterns).
  */
 #include "table/table_litindex.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/mem.h"
 
 #define LIT_BASE 0x100000001b3ull	/* odd multiplier of the rolling hash */
-#define LIT_NONE UINT32_MAX
+#define LIT_MAX_LENS 64
 
 struct lit_entry {
-	char *lit;		/* folded */
+	char *lit;		/* folded; NULL = empty slot */
 	uint32_t len;
-	uint32_t head;		/* first rule filed under this literal */
+	uint32_t seen;		/* gen of the last subject that contained it */
 	uint64_t hash;
+	uint32_t *rules;	/* rules filed under it, in filing order */
+	size_t nrules;
+};
+
+struct lit_rule {
+	uint32_t gen;		/* subject that last hit one of its literals */
+	uint8_t hits;		/* distinct literals found in that subject */
+	uint8_t need;		/* distinct literals filed */
+	bool failed;		/* a literal could not be filed: not indexed */
 };
 
 struct lit_index {
-	struct lit_entry *slots;	/* open addressing; lit NULL = empty */
+	struct lit_entry *slots;	/* open addressing */
 	size_t cap, n;			/* cap is a power of two */
-	uint32_t *next;			/* per rule: next rule with the same literal */
-	size_t nnext;
-	size_t lens[64];		/* distinct literal lengths */
-	uint64_t pow[64];		/* LIT_BASE^(len-1), to drop a window's first byte */
+	struct lit_rule *rules;
+	size_t nrules;
+	size_t lens[LIT_MAX_LENS];	/* distinct literal lengths */
+	uint64_t pow[LIT_MAX_LENS];	/* LIT_BASE^(len-1), to drop a window's first byte */
 	size_t nlens;
-	size_t maxlen;
+	uint32_t gen;			/* current subject */
+	uint32_t *cands;		/* rules whose literals all occur, ascending */
+	size_t ncands;
 };
 
 /* lit_fold - ASCII lower case, as the literal checks of table_regexp_lit.c */
@@ -57,7 +70,7 @@ static uint64_t lit_hash(const unsigned char *s, size_t len)
 	return h;
 }
 
-/* lit_mix - slot number of a hash */
+/* lit_slot - first slot to probe for a hash */
 static inline size_t lit_slot(uint64_t h, size_t cap)
 {
 	h ^= h >> 29;
@@ -77,7 +90,7 @@ struct lit_index *lit_index_new(void)
 }
 
 /* lit_find - the slot holding lit, or the empty slot where it belongs */
-static struct lit_entry *lit_find(struct lit_entry *slots, size_t cap, const char *lit,
+static struct lit_entry *lit_find(struct lit_entry *slots, size_t cap, const void *lit,
 				  size_t len, uint64_t h)
 {
 	for (size_t i = lit_slot(h, cap);; i = (i + 1) & (cap - 1)) {
@@ -110,27 +123,43 @@ static bool lit_add_len(struct lit_index *x, size_t len)
 	for (size_t i = 0; i < x->nlens; i++)
 		if (x->lens[i] == len)
 			return true;
-	if (x->nlens == sizeof(x->lens) / sizeof(x->lens[0]))
+	if (x->nlens == LIT_MAX_LENS)
 		return false;
 	x->lens[x->nlens++] = len;
-	if (len > x->maxlen)
-		x->maxlen = len;
 	return true;
 }
 
+/* lit_rule - the record of rule, growing the array as needed */
+static struct lit_rule *lit_rule(struct lit_index *x, uint32_t rule)
+{
+	if (rule >= x->nrules) {
+		size_t n = x->nrules ? x->nrules : 16;
+
+		while (n <= rule)
+			n *= 2;
+		x->rules = xreallocarray(x->rules, n, sizeof(*x->rules));
+		memset(x->rules + x->nrules, 0, (n - x->nrules) * sizeof(*x->rules));
+		x->nrules = n;
+	}
+	return &x->rules[rule];
+}
+
 /*
- * lit_index_add - file rule under lit; false if it cannot be filed (empty
- * literal, too many distinct lengths): the caller must then try that rule
- * on every subject.
+ * lit_index_add - file rule under lit (rules in increasing order); false
+ * if it cannot be (empty, or too many distinct lengths or literals), and
+ * lit_index_rule_done then leaves the rule unindexed.
  */
 bool lit_index_add(struct lit_index *x, const char *lit, size_t len, uint32_t rule)
 {
-	unsigned char *f;
+	struct lit_rule *r = lit_rule(x, rule);
 	struct lit_entry *e;
+	unsigned char *f;
 	uint64_t h;
 
-	if (len == 0 || len > UINT32_MAX || rule == LIT_NONE || !lit_add_len(x, len))
+	if (len == 0 || len > UINT32_MAX || r->need == UINT8_MAX || !lit_add_len(x, len)) {
+		r->failed = true;
 		return false;
+	}
 	f = xmalloc(len + 1);
 	for (size_t i = 0; i < len; i++)
 		f[i] = lit_fold((unsigned char)lit[i]);
@@ -138,34 +167,49 @@ bool lit_index_add(struct lit_index *x, const char *lit, size_t len, uint32_t ru
 	h = lit_hash(f, len);
 	if (2 * (x->n + 1) > x->cap)
 		lit_grow(x);
-	e = lit_find(x->slots, x->cap, (const char *)f, len, h);
-	if (rule >= x->nnext) {
-		size_t n = x->nnext ? x->nnext : 16;
-
-		while (n <= rule)
-			n *= 2;
-		x->next = xreallocarray(x->next, n, sizeof(*x->next));
-		for (size_t i = x->nnext; i < n; i++)
-			x->next[i] = LIT_NONE;
-		x->nnext = n;
-	}
+	e = lit_find(x->slots, x->cap, f, len, h);
 	if (e->lit == NULL) {
 		e->lit = (char *)f;
 		e->len = (uint32_t)len;
 		e->hash = h;
-		e->head = LIT_NONE;
 		x->n++;
 	} else {
 		free(f);
+		if (e->nrules > 0 && e->rules[e->nrules - 1] == rule)
+			return true;	/* the same literal twice in one rule */
 	}
-	x->next[rule] = e->head;	/* order within a list does not matter */
-	e->head = rule;
+	e->rules = xreallocarray(e->rules, e->nrules + 1, sizeof(*e->rules));
+	e->rules[e->nrules++] = rule;
+	r->need++;
 	return true;
+}
+
+/* lit_index_rules - how many rules are filed under lit (ASCII case ignored) */
+size_t lit_index_rules(const struct lit_index *x, const char *lit, size_t len)
+{
+	unsigned char small[256];
+	const struct lit_entry *e;
+
+	if (len == 0 || len > sizeof(small))
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		small[i] = lit_fold((unsigned char)lit[i]);
+	e = lit_find(x->slots, x->cap, small, len, lit_hash(small, len));
+	return e->lit ? e->nrules : 0;
+}
+
+/* lit_index_rule_done - is rule indexed (some literal filed, none failed)? */
+bool lit_index_rule_done(struct lit_index *x, uint32_t rule)
+{
+	struct lit_rule *r = lit_rule(x, rule);
+
+	return r->need > 0 && !r->failed;
 }
 
 /* lit_index_done - precompute the powers for the rolling windows */
 void lit_index_done(struct lit_index *x)
 {
+	x->cands = xcalloc(x->nrules ? x->nrules : 1, sizeof(*x->cands));
 	for (size_t i = 0; i < x->nlens; i++) {
 		uint64_t p = 1;
 
@@ -175,37 +219,66 @@ void lit_index_done(struct lit_index *x)
 	}
 }
 
-/* lit_index_size - distinct literals held */
-size_t lit_index_size(const struct lit_index *x)
-{
-	return x->n;
-}
-
-/* lit_mark - a window hashed to h: mark the rules of a literal equal to it */
-static void lit_mark(const struct lit_index *x, const unsigned char *w, size_t len, uint64_t h,
-		     uint32_t *mark, uint32_t gen)
+/* lit_hit - a window hashed to h: count it once for the rules of an equal literal */
+static void lit_hit(struct lit_index *x, const unsigned char *w, size_t len, uint64_t h)
 {
 	for (size_t i = lit_slot(h, x->cap);; i = (i + 1) & (x->cap - 1)) {
-		const struct lit_entry *e = &x->slots[i];
+		struct lit_entry *e = &x->slots[i];
 
 		if (e->lit == NULL)
 			return;
-		if (e->hash == h && e->len == len && memcmp(e->lit, w, len) == 0) {
-			for (uint32_t r = e->head; r != LIT_NONE; r = x->next[r])
-				mark[r] = gen;
+		if (e->hash != h || e->len != len || memcmp(e->lit, w, len) != 0)
+			continue;
+		if (e->seen == x->gen)
 			return;
+		e->seen = x->gen;
+		for (size_t k = 0; k < e->nrules; k++) {
+			struct lit_rule *r = &x->rules[e->rules[k]];
+
+			if (r->gen != x->gen) {
+				r->gen = x->gen;
+				r->hits = 0;
+			}
+			if (++r->hits == r->need)
+				x->cands[x->ncands++] = e->rules[k];
 		}
+		return;
 	}
 }
 
-/* lit_index_scan - mark[rule] = gen for every rule whose literal occurs in subject */
-void lit_index_scan(const struct lit_index *x, const char *subject, size_t len, uint32_t *mark,
-		    uint32_t gen)
+/* lit_index_new_gen - next subject; on wrap-around forget every old stamp */
+static void lit_index_new_gen(struct lit_index *x)
+{
+	if (++x->gen != 0)
+		return;
+	for (size_t i = 0; i < x->cap; i++)
+		x->slots[i].seen = 0;
+	for (size_t i = 0; i < x->nrules; i++)
+		x->rules[i].gen = 0;
+	x->gen = 1;
+}
+
+/* lit_cmp - ascending rule numbers */
+static int lit_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * lit_index_scan - the rules (ascending) whose literals all occur in
+ * subject; *n of them; valid until the next scan
+ */
+const uint32_t *lit_index_scan(struct lit_index *x, const char *subject, size_t len, size_t *n)
 {
 	unsigned char small[256], *f = small;
 
+	lit_index_new_gen(x);
+	x->ncands = 0;
+	*n = 0;
 	if (x->n == 0 || len == 0)
-		return;
+		return x->cands;
 	if (len > sizeof(small))
 		f = xmalloc(len);
 	for (size_t i = 0; i < len; i++)
@@ -218,7 +291,7 @@ void lit_index_scan(const struct lit_index *x, const char *subject, size_t len, 
 			continue;
 		h = lit_hash(f, L);
 		for (size_t i = 0;; i++) {
-			lit_mark(x, f + i, L, h, mark, gen);
+			lit_hit(x, f + i, L, h);
 			if (i + L >= len)
 				break;
 			h = (h - f[i] * p) * LIT_BASE + f[i + L];
@@ -226,6 +299,10 @@ void lit_index_scan(const struct lit_index *x, const char *subject, size_t len, 
 	}
 	if (f != small)
 		free(f);
+	if (x->ncands > 1)
+		qsort(x->cands, x->ncands, sizeof(*x->cands), lit_cmp);
+	*n = x->ncands;
+	return x->cands;
 }
 
 /* lit_index_free - release the index and clear the caller's pointer */
@@ -235,10 +312,13 @@ void lit_index_free(struct lit_index **xp)
 
 	if (x == NULL)
 		return;
-	for (size_t i = 0; i < x->cap; i++)
+	for (size_t i = 0; i < x->cap; i++) {
 		free(x->slots[i].lit);
+		free(x->slots[i].rules);
+	}
 	free(x->slots);
-	free(x->next);
+	free(x->rules);
+	free(x->cands);
 	free(x);
 	*xp = NULL;
 }

@@ -46,9 +46,8 @@ struct pattern {
 	size_t *ifs;	/* open IF rule indices while parsing */
 	size_t nifs;
 	long *ovec;
-	struct lit_index *lits;	/* rules by required literal (NULL: none indexed) */
-	uint32_t *mark;		/* per rule: == gen if the key has its literal */
-	uint32_t gen;
+	struct lit_index *lits;	/* rules by required literals (NULL: none indexed) */
+	size_t *next_always;	/* [i]: first rule >= i the walk may not skip (n: none) */
 	struct table_stamp stamp;
 };
 
@@ -252,40 +251,78 @@ static void pattern_free(struct pattern *p)
 	free(p->ifs);
 	free(p->ovec);
 	lit_index_free(&p->lits);
-	free(p->mark);
+	free(p->next_always);
 	free(p);
 }
 
 /*
- * pattern_index - file each rule under its engine's literal, so a key is
- * matched only against rules whose literal it contains (first match still
- * wins: the walk keeps file order and merely skips certain misses)
+ * pattern_pick - of a rule's literals, the one fewest rules share (a
+ * literal many rules need, like ".com", is likely in many keys too), the
+ * longest among those; NULL if the rule has none
+ */
+static const char *pattern_pick(const struct pattern *p, struct lit_index *all, void *re,
+				size_t *len)
+{
+	const char *best = NULL, *lit;
+	size_t best_n = 0, n, l;
+
+	for (size_t k = 0; (lit = p->eng->literal(re, k, &l)) != NULL; k++) {
+		n = lit_index_rules(all, lit, l);
+		if (best == NULL || n < best_n || (n == best_n && l > *len)) {
+			best = lit;
+			best_n = n;
+			*len = l;
+		}
+	}
+	return best;
+}
+
+/*
+ * pattern_index - file each rule under one of its engine's literals, so a
+ * key is matched only against rules whose literal it contains (first match
+ * still wins: the walk keeps file order and merely skips certain misses;
+ * the engine checks the rule's other literals itself)
  */
 static void pattern_index(struct pattern *p)
 {
-	struct lit_index *x;
-	size_t indexed = 0;
+	struct lit_index *all, *x;
+	size_t indexed = 0, len;
+	const char *lit;
 
 	if (p->eng->literal == NULL || p->n == 0 || p->n >= UINT32_MAX)
 		return;
+	all = lit_index_new();	/* every literal, to count how many rules share it */
+	for (size_t i = 0; i < p->n; i++)
+		if (p->rules[i].kind != RULE_ENDIF)
+			for (size_t k = 0; (lit = p->eng->literal(p->rules[i].re, k, &len)); k++)
+				lit_index_add(all, lit, len, (uint32_t)i);
 	x = lit_index_new();
 	for (size_t i = 0; i < p->n; i++) {
 		struct rule *r = &p->rules[i];
-		const char *lit;
-		size_t len;
 
-		if (r->kind == RULE_ENDIF || (lit = p->eng->literal(r->re, &len)) == NULL)
+		if (r->kind == RULE_ENDIF || (lit = pattern_pick(p, all, r->re, &len)) == NULL)
 			continue;
-		r->indexed = lit_index_add(x, lit, len, (uint32_t)i);
+		lit_index_add(x, lit, len, (uint32_t)i);
+		r->indexed = lit_index_rule_done(x, (uint32_t)i);
 		indexed += r->indexed;
 	}
+	lit_index_free(&all);
 	if (indexed == 0) {
 		lit_index_free(&x);
 		return;
 	}
 	lit_index_done(x);
 	p->lits = x;
-	p->mark = xcalloc(p->n, sizeof(*p->mark));
+	/* IFs and negated rules act even when their pattern cannot match */
+	p->next_always = xreallocarray(NULL, p->n + 1, sizeof(*p->next_always));
+	p->next_always[p->n] = p->n;
+	for (size_t i = p->n; i-- > 0;) {
+		const struct rule *r = &p->rules[i];
+		bool skippable = r->kind == RULE_ENDIF ||
+				 (r->kind == RULE_MATCH && r->indexed && !r->negate);
+
+		p->next_always[i] = skippable ? p->next_always[i + 1] : i;
+	}
 }
 
 /* pattern_open - read and compile the whole file */
@@ -348,21 +385,36 @@ static void expand(const char *r, const char *key, const long *ovec, struct buf 
 	}
 }
 
+/*
+ * pattern_next - the next rule from i on that the walk must look at: one
+ * the index cannot rule out, or a candidate (cand, ascending, from *ci on)
+ */
+static size_t pattern_next(const struct pattern *p, size_t i, const uint32_t *cand, size_t ncand,
+			   size_t *ci)
+{
+	size_t next;
+
+	if (p->lits == NULL)
+		return i;
+	next = p->next_always[i];
+	while (*ci < ncand && cand[*ci] < i)
+		(*ci)++;
+	if (*ci < ncand && cand[*ci] < next)
+		next = cand[*ci];
+	return next;
+}
+
 /* pattern_lookup - walk the rules; IFs that fail skip to their ENDIF */
 enum table_status pattern_lookup(struct table *t, const char *key, struct buf *value)
 {
 	struct pattern *p = t->priv;
-	size_t len = strlen(key), i = 0;
+	size_t len = strlen(key), i = 0, ncand = 0, ci = 0;
+	const uint32_t *cand = NULL;
 	struct buf why = BUF_INIT;
 
-	if (p->lits) {
-		if (++p->gen == 0) {	/* wrapped: forget every old mark */
-			memset(p->mark, 0, p->n * sizeof(*p->mark));
-			p->gen = 1;
-		}
-		lit_index_scan(p->lits, key, len, p->mark, p->gen);
-	}
-	while (i < p->n) {
+	if (p->lits)
+		cand = lit_index_scan(p->lits, key, len, &ncand);
+	while ((i = pattern_next(p, i, cand, ncand, &ci)) < p->n) {
 		struct rule *r = &p->rules[i];
 		int m;
 
@@ -370,7 +422,7 @@ enum table_status pattern_lookup(struct table *t, const char *key, struct buf *v
 			i++;
 			continue;
 		}
-		if (r->indexed && p->mark[i] != p->gen)
+		if (r->indexed && (ci >= ncand || cand[ci] != i))
 			m = 0;	/* the key lacks a literal every match contains */
 		else
 			m = p->eng->match(r->re, key, len, p->ovec, PATTERN_MAX_GROUPS, &why);

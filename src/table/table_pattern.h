@@ -30,10 +30,11 @@ struct pattern_engine {
 		     struct buf *err);
 	void (*free)(void *re);
 	/*
-	 * optional: one literal every match contains (ASCII case may differ),
-	 * or NULL; keys without it skip match() (table_litindex.c)
+	 * optional: the i-th literal (from 0) every match contains (ASCII
+	 * case may differ), NULL after the last; keys without one of them
+	 * skip match() (table_litindex.c)
 	 */
-	const char *(*literal)(const void *re, size_t *len);
+	const char *(*literal)(const void *re, size_t i, size_t *len);
 };
 
 int pattern_open(struct table *t, const struct pattern_engine *eng, struct buf *err);

@@ -152,19 +152,15 @@ static void pcre_free_rule(void *re)
 	free(r);
 }
 
-/* pcre_literal - the longest required literal, for the table's index */
-static const char *pcre_literal(const void *re, size_t *len)
+/* pcre_literal - the i-th required literal, for the table's index */
+static const char *pcre_literal(const void *re, size_t i, size_t *len)
 {
 	const struct pcre_rule *r = re;
-	size_t best = 0;
 
-	for (size_t i = 1; i < r->lits.n; i++)
-		if (r->litlen[i] > r->litlen[best])
-			best = i;
-	if (r->lits.n == 0)
+	if (i >= r->lits.n)
 		return NULL;
-	*len = r->litlen[best];
-	return r->lits.v[best];
+	*len = r->litlen[i];
+	return r->lits.v[i];
 }
 
 static const struct pattern_engine pcre_engine = {

@@ -117,19 +117,15 @@ static void regexp_free(void *re)
 	free(r);
 }
 
-/* regexp_literal - the longest required literal, for the table's index */
-static const char *regexp_literal(const void *re, size_t *len)
+/* regexp_literal - the i-th required literal, for the table's index */
+static const char *regexp_literal(const void *re, size_t i, size_t *len)
 {
 	const struct regexp_rule *r = re;
-	size_t best = 0;
 
-	for (size_t i = 1; i < r->lits.n; i++)
-		if (r->litlen[i] > r->litlen[best])
-			best = i;
-	if (r->lits.n == 0)
+	if (i >= r->lits.n)
 		return NULL;
-	*len = r->litlen[best];
-	return r->lits.v[best];
+	*len = r->litlen[i];
+	return r->lits.v[i];
 }
 
 static const struct pattern_engine regexp_engine = {
