@@ -5,8 +5,9 @@
  *
  * A cdb file is written once and never changed: `outpost map cdb:NAME`
  * writes a copy beside NAME.cdb and renames it into place; incremental
- * updates (-i, -d) are refused, as in Postfix. Lookups read straight from
- * the mapped file (no allocation per lookup). Keys and values are written
+ * updates (-i, -d) are refused, as in Postfix. Lookups read the cdb format
+ * straight from tinycdb's map of the file (no copy, no allocation per
+ * lookup); tinycdb builds and lists. Keys and values are written
  * without a trailing NUL (postmap's default for cdb) unless -N; lookups
  * accept both forms. Unlike postmap, -s can list a cdb table.
  * Bad input: a missing or corrupt file is "open database NAME.cdb: reason";
@@ -78,10 +79,59 @@ static int cdb_table_open(struct table *t, const char *name, struct buf *err)
 	return -1;
 }
 
-/* cdb_probe - 1 found, 0 not, -1 error; with or without the NUL */
-static int cdb_probe(struct cdb_table *p, const char *key, size_t len, bool nul)
+/* cdb_u32 - the little-endian 32-bit number at p */
+static inline uint32_t cdb_u32(const unsigned char *p)
 {
-	return cdb_find(&p->cdb, key, (unsigned)(len + (nul ? 1 : 0)));
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/*
+ * cdb_probe - find key (len bytes, hash h) in the mapped file: 1 found
+ * (*v, *vlen point into the map), 0 not, -1 corrupt. Read in place, no
+ * copies: the 2048-byte header holds 256 (position, slot count) pairs; the
+ * hash's low byte picks one table, the rest picks the first slot; slots
+ * are (hash, record position) pairs, probed in order with wrap-around
+ * until an empty one; a record is key length, value length, key, value.
+ */
+static int cdb_probe(const struct cdb_table *p, const char *key, uint32_t len, uint32_t h,
+		     const char **v, uint32_t *vlen)
+{
+	const unsigned char *m = p->cdb.cdb_mem;
+	uint64_t size = p->cdb.cdb_fsize;
+	uint32_t tpos = cdb_u32(m + (h & 255) * 8), nslots = cdb_u32(m + (h & 255) * 8 + 4);
+	uint64_t start, slot, end;
+
+	if (nslots == 0)
+		return 0;
+	start = tpos;
+	end = start + (uint64_t)nslots * 8;
+	if (end > size)
+		return -1;
+	slot = start + (uint64_t)((h >> 8) % nslots) * 8;
+	for (uint32_t n = 0; n < nslots; n++) {
+		uint32_t sh = cdb_u32(m + slot), rpos = cdb_u32(m + slot + 4);
+
+		if (rpos == 0)
+			return 0;
+		if (sh == h) {
+			uint32_t klen, dlen;
+
+			if ((uint64_t)rpos + 8 > size)
+				return -1;
+			klen = cdb_u32(m + rpos);
+			dlen = cdb_u32(m + rpos + 4);
+			if ((uint64_t)rpos + 8 + klen + dlen > size)
+				return -1;
+			if (klen == len && memcmp(m + rpos + 8, key, len) == 0) {
+				*v = (const char *)m + rpos + 8 + klen;
+				*vlen = dlen;
+				return 1;
+			}
+		}
+		if ((slot += 8) == end)
+			slot = start;
+	}
+	return 0;
 }
 
 /*
@@ -91,19 +141,21 @@ static int cdb_probe(struct cdb_table *p, const char *key, size_t len, bool nul)
 static enum table_status cdb_table_lookup(struct table *t, const char *key, struct buf *value)
 {
 	struct cdb_table *p = t->priv;
-	size_t len = strlen(key);
-	const char *v;
-	unsigned vlen;
+	uint32_t h = 5381, len = 0, vlen = 0;
+	const char *v = NULL;
 	int rc = 0;
 
-	if (p->nul != 1 && (rc = cdb_probe(p, key, len, false)) > 0)
+	for (const unsigned char *k = (const unsigned char *)key; *k; k++, len++)
+		h = ((h << 5) + h) ^ *k;	/* cdb's hash (D. J. Bernstein) */
+	if (len == UINT32_MAX)
+		return TABLE_NOTFOUND;
+	if (p->nul != 1 && (rc = cdb_probe(p, key, len, h, &v, &vlen)) > 0)
 		p->nul = 0;
-	if (rc == 0 && p->nul != 0 && (rc = cdb_probe(p, key, len, true)) > 0)
-		p->nul = 1;
+	if (rc == 0 && p->nul != 0 && (rc = cdb_probe(p, key, len + 1, (h << 5) + h, &v, &vlen)) > 0)
+		p->nul = 1;	/* the key's NUL is part of the stored key */
 	if (rc == 0)
 		return TABLE_NOTFOUND;
-	vlen = cdb_datalen(&p->cdb);
-	if (rc < 0 || (v = cdb_get(&p->cdb, vlen, cdb_datapos(&p->cdb))) == NULL) {
+	if (rc < 0) {
 		table_set_error(t, "%s: read error", buf_cstr(&p->path));
 		return TABLE_TEMPFAIL;
 	}
