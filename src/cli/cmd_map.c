@@ -195,24 +195,38 @@ struct map_reader {
 	struct buf line;
 };
 
-/* map_read_line - next line without its newline; false at end of input */
-static bool map_read_line(struct map_reader *r)
+/*
+ * map_read_line - next line without its newline, NUL-terminated in place
+ * when it lies whole in the block (no copy), else gathered in r->line;
+ * NULL at end of input. *len is its length.
+ */
+static const char *map_read_line(struct map_reader *r, size_t *len)
 {
 	buf_reset(&r->line);
 	for (;;) {
-		char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+		char *start = r->buf + r->start;
+		char *nl = memchr(start, '\n', r->end - r->start);
 
-		if (nl) {
-			buf_append(&r->line, r->buf + r->start, (size_t)(nl - (r->buf + r->start)));
+		if (nl && r->line.len == 0) {
+			*nl = '\0';
+			*len = (size_t)(nl - start);
 			r->start = (size_t)(nl - r->buf) + 1;
-			return true;
+			return start;
 		}
-		buf_append(&r->line, r->buf + r->start, r->end - r->start);
+		if (nl) {
+			buf_append(&r->line, start, (size_t)(nl - start));
+			r->start = (size_t)(nl - r->buf) + 1;
+			break;
+		}
+		buf_append(&r->line, start, r->end - r->start);
 		r->start = r->end = 0;
-		if (r->eof)
-			return r->line.len > 0;
+		if (r->eof) {
+			if (r->line.len == 0)
+				return NULL;
+			break;
+		}
 		fflush(stdout);
-		ssize_t n = read(STDIN_FILENO, r->buf, sizeof(r->buf));
+		ssize_t n = read(STDIN_FILENO, r->buf, sizeof(r->buf) - 1);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -222,6 +236,14 @@ static bool map_read_line(struct map_reader *r)
 			r->eof = true;
 		r->end = (size_t)n;
 	}
+	*len = r->line.len;
+	return buf_cstr(&r->line);
+}
+
+/* map_put - bytes to stdout (buffered; the batch loop is single-threaded) */
+static void map_put(const char *s, size_t n)
+{
+	fwrite_unlocked(s, 1, n, stdout);
 }
 
 /* map_query - -q key or -q - over the files in order */
@@ -242,15 +264,18 @@ static int map_query(const struct map_opts *o)
 		static struct map_reader r;
 		static char obuf[65536];
 
+		size_t seplen = strlen(o->fl->dump_sep), len;
+		const char *key;
+
 		setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
-		while (map_read_line(&r)) {
-			if (!map_lookup_all(tv, o->nfiles, buf_cstr(&r.line), &value))
+		while ((key = map_read_line(&r, &len)) != NULL) {
+			if (!map_lookup_all(tv, o->nfiles, key, &value))
 				continue;
 			any = true;
-			fputs(buf_cstr(&r.line), stdout);
-			fputs(o->fl->dump_sep, stdout);
-			fputs(buf_cstr(&value), stdout);
-			putchar('\n');
+			map_put(key, len);
+			map_put(o->fl->dump_sep, seplen);
+			map_put(buf_cstr(&value), value.len);
+			putc_unlocked('\n', stdout);
 		}
 		buf_free(&r.line);
 	}
@@ -338,9 +363,11 @@ static int map_delete(const struct map_opts *o)
 		any = map_delete_key(tv, o->nfiles, o->del);
 	} else {
 		static struct map_reader r;
+		const char *key;
+		size_t len;
 
-		while (map_read_line(&r))
-			any |= map_delete_key(tv, o->nfiles, buf_cstr(&r.line));
+		while ((key = map_read_line(&r, &len)) != NULL)
+			any |= map_delete_key(tv, o->nfiles, key);
 		buf_free(&r.line);
 	}
 	for (int i = 0; i < o->nfiles; i++)
@@ -458,11 +485,13 @@ static int map_find(const struct map_opts *o)
 			printf("%s\n", buf_cstr(&value));
 	} else {
 		static struct map_reader r;
+		const char *key;
+		size_t len;
 
-		while (map_read_line(&r)) {
-			if (map_find_one(o, l, buf_cstr(&r.line), &value)) {
+		while ((key = map_read_line(&r, &len)) != NULL) {
+			if (map_find_one(o, l, key, &value)) {
 				any = true;
-				printf("%s\t%s\n", buf_cstr(&r.line), buf_cstr(&value));
+				printf("%s\t%s\n", key, buf_cstr(&value));
 			}
 		}
 		buf_free(&r.line);

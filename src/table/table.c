@@ -132,6 +132,17 @@ static bool table_utf8_valid(const unsigned char *s)
 	return true;
 }
 
+/*
+ * table_fold - ASCII lower case in place: what str_lower does in the C
+ * locale (Outpost never calls setlocale), without a tolower() call per byte
+ */
+static void table_fold(char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s + ('a' - 'A'));
+}
+
 /* table_lookup - one key, three outcomes; the value is never "" on FOUND */
 enum table_status table_lookup(struct table *t, const char *key, struct buf *value)
 {
@@ -150,8 +161,8 @@ enum table_status table_lookup(struct table *t, const char *key, struct buf *val
 	if (fold || aliased) {	/* a key inside value would be overwritten: copy it */
 		buf_reset(&t->fold);
 		buf_puts(&t->fold, key);
-		if (fold && t->fold.data)
-			str_lower(t->fold.data);
+		if (fold)
+			table_fold(t->fold.data);
 		query = key = buf_cstr(&t->fold);
 	}
 	buf_reset(value);
