@@ -107,16 +107,34 @@ static void helo_checked(void *ctx, struct smtpd_verdict *v)
 	smtpd_resume(s);
 }
 
+/* utf8_seq_len - length of the valid UTF-8 sequence at p, 0 if none */
+static size_t utf8_seq_len(const unsigned char *p)
+{
+	size_t n = *p >= 0xc2 && *p <= 0xdf ? 2 : *p >= 0xe0 && *p <= 0xef ? 3
+		 : *p >= 0xf0 && *p <= 0xf4 ? 4 : 0;
+
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
 /*
  * helo_neuter - the name goes into Received:, logs and policy requests:
- * like Postfix, control characters (a bare CR too) and the characters that
- * could fake a header comment or an address become '?'.
+ * like Postfix, control characters (a bare CR too), the characters that
+ * could fake a header comment or an address, and 8-bit bytes that are not
+ * UTF-8 (all 8-bit bytes without smtputf8_enable) become '?'.
  */
-static void helo_neuter(char *name)
+static void helo_neuter(char *name, bool utf8)
 {
-	for (unsigned char *p = (unsigned char *)name; *p; p++)
-		if (*p < ' ' || *p == 0x7f || strchr("<>()\\\";@", *p) != NULL)
+	for (unsigned char *p = (unsigned char *)name; *p; p++) {
+		size_t n = *p >= 0x80 && utf8 ? utf8_seq_len(p) : 0;
+
+		if (n > 0)
+			p += n - 1;
+		else if (*p < ' ' || *p >= 0x7f || strchr("<>()\\\";@", *p) != NULL)
 			*p = '?';
+	}
 }
 
 /* hello - shared HELO/EHLO: remember the name, reset, check */
@@ -132,7 +150,7 @@ static void hello(struct smtpd_session *s, const struct smtpd_cmdline *c, bool e
 	smtpd_transaction_reset(s);
 	free(s->helo);
 	s->helo = xstrndup(c->arg, n);
-	helo_neuter(s->helo);
+	helo_neuter(s->helo, s->srv->set.smtputf8);
 	s->esmtp = esmtp;
 	s->state = S_WAIT;
 	smtpd_fill_facts(s, &f);

@@ -108,3 +108,18 @@ def test_no_control_characters_reach_the_log(outpost):
     srv.wait_log(r"disconnect from unknown\[127\.0\.0\.1\]")
     for line in srv.log().split("\n"):
         assert not any(ch < " " and ch != "\t" or ch == "\x7f" for ch in line), repr(line)
+
+
+def test_helo_8bit_kept_only_as_valid_utf8(outpost):
+    srv = outpost()
+    session(srv, b"caf\xc3\xa9.\xff\xfe.\xe2\x82.example", b"<s@remote.example>",
+            b"<victim@example.test>")
+    [q] = queue_files(srv)
+    assert b"Received: from caf\xc3\xa9.??.??.example (" in q
+
+
+def test_helo_8bit_neutered_without_smtputf8(outpost):
+    srv = outpost(main={"smtputf8_enable": "no"})
+    session(srv, b"caf\xc3\xa9.example", b"<s@remote.example>", b"<victim@example.test>")
+    [q] = queue_files(srv)
+    assert b"Received: from caf??.example (" in q
