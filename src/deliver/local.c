@@ -170,6 +170,11 @@ static void split_ext(const struct local_ctx *lc, const char *name, struct buf *
 	    && (str_has_prefix(name, "owner-") || str_has_suffix(name, "-request")))
 		return;
 	buf_truncate(user, n);
+	if (strchr(name + n + 1, '/') != NULL) {
+		/* it would reach file names through forward_path's $extension */
+		log_warn("%s: address with illegal extension: %s", lc->d->queue_id, name);
+		return;
+	}
 	buf_set(ext, name + n + 1);
 }
 

@@ -123,8 +123,8 @@ enum smtpd_state {
 
 /* per-verb counters for the "disconnect from" line */
 struct smtpd_count {
-	unsigned short ok;
-	unsigned short total;
+	unsigned ok;	/* wide enough for a pipelining flood's counts */
+	unsigned total;
 };
 
 struct smtpd_session {

@@ -349,3 +349,22 @@ def test_home_mailbox_maildir_and_forward_files(lconf, home_user):
     res, _ = deliver(conf, "local", [f"{pw.pw_name}@mx.example.net"])
     assert res[f"{pw.pw_name}@mx.example.net"]["reply"] == "delivered to maildir"
     assert not os.path.exists(os.path.join(out, "fwd-uid"))
+
+
+def test_extension_with_slash_never_reaches_forward_path(lconf, home_user):
+    """user+x/../evil must not turn $home/.forward+x/../evil into a .forward:
+    the extension is dropped with a warning, as Postfix's local(8) does."""
+    conf, _, out, _ = lconf
+    pw = home_user
+    with open(os.path.join(conf, "main.cf"), "a") as f:
+        f.write("home_mailbox = Maildir/\n")
+    os.mkdir(os.path.join(pw.pw_dir, ".forward+x"))
+    os.chown(os.path.join(pw.pw_dir, ".forward+x"), pw.pw_uid, pw.pw_gid)
+    evil = os.path.join(pw.pw_dir, "evil")
+    write(evil, f"{out}/evil-file\n")
+    os.chown(evil, pw.pw_uid, pw.pw_gid)
+    rcpt = f"{pw.pw_name}+x/../evil@mx.example.net"
+    res, err = deliver(conf, "local", [rcpt])
+    assert res[rcpt]["status"] == "sent" and res[rcpt]["reply"] == "delivered to maildir", res
+    assert not os.path.exists(os.path.join(out, "evil-file"))
+    assert "illegal extension" in err
