@@ -240,6 +240,22 @@ static const char *map_read_line(struct map_reader *r, size_t *len)
 	return buf_cstr(&r->line);
 }
 
+/*
+ * map_hint - tell the table which key follows the next one, when both are
+ * already in the block, so it can start loading memory for it early
+ */
+static void map_hint(struct map_reader *r, struct table *t)
+{
+	const char *end = r->buf + r->end, *next = r->buf + r->start;
+	const char *nl = memchr(next, '\n', (size_t)(end - next));
+
+	if (nl == NULL)
+		return;
+	next = nl + 1;
+	if ((nl = memchr(next, '\n', (size_t)(end - next))) != NULL)
+		table_prefetch(t, next, (size_t)(nl - next));
+}
+
 /* map_put - bytes to stdout (buffered; the batch loop is single-threaded) */
 static void map_put(const char *s, size_t n)
 {
@@ -269,6 +285,7 @@ static int map_query(const struct map_opts *o)
 
 		setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
 		while ((key = map_read_line(&r, &len)) != NULL) {
+			map_hint(&r, tv[0]);
 			if (!map_lookup_all(tv, o->nfiles, key, &value))
 				continue;
 			any = true;

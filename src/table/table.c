@@ -1,10 +1,11 @@
 /*
  * table - open "type:name" tables, look keys up, search table lists.
  *
- * Public: table_open, table_lookup, table_error, table_props, table_spec,
+ * Public: table_open, table_lookup, table_prefetch, table_error, table_props, table_spec,
  * table_close, table_list_open, table_list_lookup, table_list_error,
  * table_list_count, table_list_member, table_list_close; for table types:
- * table_set_error, table_syntax, table_stamp_get, table_stamp_changed.
+ * table_set_error, table_syntax, table_stamp_get, table_stamp_changed,
+ * table_fold_copy.
  *
  * Rules kept here, once for every type: keys of fixed-string tables are
  * folded to lower case unless TABLE_F_NOFOLD; an empty result is a
@@ -19,6 +20,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -133,14 +135,30 @@ static bool table_utf8_valid(const unsigned char *s)
 }
 
 /*
- * table_fold - ASCII lower case in place: what str_lower does in the C
- * locale (Outpost never calls setlocale), without a tolower() call per byte
+ * table_fold_copy - ASCII lower case, what str_lower does in the C locale
+ * (Outpost never calls setlocale), eight bytes at a time: a byte gets 0x20
+ * added when it lies in 'A'..'Z' (bytes >= 0x80 are left alone)
  */
-static void table_fold(char *s)
+void table_fold_copy(char *dst, const char *src, size_t len)
 {
-	for (; *s; s++)
-		if (*s >= 'A' && *s <= 'Z')
-			*s = (char)(*s + ('a' - 'A'));
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x, low, ge_a, gt_z;
+
+		memcpy(&x, src + i, 8);
+		low = x & ~high;
+		ge_a = low + ones * (0x80 - 'A');	/* high bit: byte >= 'A' */
+		gt_z = low + ones * (0x7f - 'Z');	/* high bit: byte > 'Z' */
+		x ^= ((ge_a & ~gt_z & ~x & high) >> 2);	/* 0x80 >> 2 = 0x20 */
+		memcpy(dst + i, &x, 8);
+	}
+	for (; i < len; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		dst[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+	}
 }
 
 /* table_lookup - one key, three outcomes; the value is never "" on FOUND */
@@ -159,10 +177,16 @@ enum table_status table_lookup(struct table *t, const char *key, struct buf *val
 	}
 	table_refresh(t);
 	if (fold || aliased) {	/* a key inside value would be overwritten: copy it */
+		size_t len = strlen(key);
+
 		buf_reset(&t->fold);
-		buf_puts(&t->fold, key);
+		buf_reserve(&t->fold, len);
 		if (fold)
-			table_fold(t->fold.data);
+			table_fold_copy(t->fold.data, key, len);
+		else
+			memcpy(t->fold.data, key, len);
+		t->fold.len = len;
+		t->fold.data[len] = '\0';
 		query = key = buf_cstr(&t->fold);
 	}
 	buf_reset(value);
@@ -181,6 +205,17 @@ enum table_status table_lookup(struct table *t, const char *key, struct buf *val
 	if (st != TABLE_FOUND)
 		buf_reset(value);
 	return st;
+}
+
+/*
+ * table_prefetch - a batch caller's hint: key (len bytes) comes next, so a
+ * type whose lookups wait on memory (cdb) can start loading it now
+ */
+void table_prefetch(struct table *t, const char *key, size_t len)
+{
+	if (t->ops->prefetch)
+		t->ops->prefetch(t, key, len,
+				 (t->props & TABLE_P_FIXED) && !(t->flags & TABLE_F_NOFOLD));
 }
 
 /* table_set_error - record why the last lookup failed */

@@ -58,6 +58,7 @@ struct table_list;
 
 struct table *table_open(const char *spec, unsigned flags, struct buf *err);
 enum table_status table_lookup(struct table *t, const char *key, struct buf *value);
+void table_prefetch(struct table *t, const char *key, size_t len);
 const char *table_error(const struct table *t);
 unsigned table_props(const struct table *t);
 const char *table_spec(const struct table *t);

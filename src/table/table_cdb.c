@@ -29,6 +29,8 @@
 #include "table/table_index.h"
 
 #define CDB_SUFFIX ".cdb"
+#define CDB_HINTS 4		/* hinted keys remembered (the batch loop hints 2 ahead) */
+#define CDB_HINT_KEY 64		/* longest key remembered */
 
 struct cdb_table {
 	struct cdb cdb;
@@ -37,6 +39,14 @@ struct cdb_table {
 	struct buf path;	/* NAME.cdb */
 	struct table_stamp stamp;
 	int nul;		/* -1 unknown, 1 keys end in NUL, 0 they do not */
+	bool hinted;		/* cdb_table_prefetch: a slot is on its way */
+	uint32_t hint_h;	/* its key's hash */
+	uint64_t hint_slot;	/* its offset in the map */
+	struct cdb_hint {	/* the last hinted keys, folded, with their hashes */
+		char key[CDB_HINT_KEY];
+		uint32_t len, h;	/* len 0: empty */
+	} ring[CDB_HINTS];
+	unsigned ring_next;
 };
 
 /* cdb_table_open - map NAME.cdb read-only */
@@ -134,6 +144,22 @@ static int cdb_probe(const struct cdb_table *p, const char *key, uint32_t len, u
 	return 0;
 }
 
+/* cdb_hinted_hash - the hash of key if it was hinted lately (saves hashing twice) */
+static bool cdb_hinted_hash(const struct cdb_table *p, const char *key, uint32_t *len,
+			    uint32_t *h)
+{
+	for (unsigned i = 0; i < CDB_HINTS; i++) {
+		const struct cdb_hint *r = &p->ring[i];
+
+		if (r->len > 0 && strncmp(r->key, key, r->len) == 0 && key[r->len] == '\0') {
+			*len = r->len;
+			*h = r->h;
+			return true;
+		}
+	}
+	return false;
+}
+
 /*
  * cdb_table_lookup - both NUL conventions until one answers, then that one.
  * The key arrives folded (table_lookup); the value points into the map.
@@ -145,8 +171,10 @@ static enum table_status cdb_table_lookup(struct table *t, const char *key, stru
 	const char *v = NULL;
 	int rc = 0;
 
-	for (const unsigned char *k = (const unsigned char *)key; *k; k++, len++)
-		h = ((h << 5) + h) ^ *k;	/* cdb's hash (D. J. Bernstein) */
+	if (!cdb_hinted_hash(p, key, &len, &h)) {
+		for (const unsigned char *k = (const unsigned char *)key; *k; k++, len++)
+			h = ((h << 5) + h) ^ *k;	/* cdb's hash (D. J. Bernstein) */
+	}
 	if (len == UINT32_MAX)
 		return TABLE_NOTFOUND;
 	if (p->nul != 1 && (rc = cdb_probe(p, key, len, h, &v, &vlen)) > 0)
@@ -164,6 +192,53 @@ static enum table_status cdb_table_lookup(struct table *t, const char *key, stru
 	buf_reset(value);
 	buf_append(value, v, vlen);
 	return TABLE_FOUND;
+}
+
+/*
+ * cdb_table_prefetch - a two-step pipeline over the hinted keys: start
+ * loading this key's first slot, and, for the key hinted before (whose
+ * slot should have arrived by now), the record that slot points to; so
+ * the two dependent memory waits of a lookup overlap earlier lookups
+ */
+static void cdb_table_prefetch(struct table *t, const char *key, size_t len, bool fold)
+{
+	struct cdb_table *p = t->priv;
+	const unsigned char *m = p->cdb.cdb_mem;
+	uint64_t size = p->cdb.cdb_fsize;
+	uint32_t h = 5381, nslots, tpos;
+
+	if (p->hinted) {
+		const unsigned char *slot = m + p->hint_slot;
+		uint32_t rpos = cdb_u32(slot + 4);
+
+		if (cdb_u32(slot) == p->hint_h && rpos != 0 && (uint64_t)rpos + 8 <= size)
+			__builtin_prefetch(m + rpos);
+		p->hinted = false;
+	}
+	struct cdb_hint *r = &p->ring[p->ring_next++ % CDB_HINTS];
+	unsigned char *d = (unsigned char *)r->key;
+
+	r->len = 0;
+	if (len == 0 || len > CDB_HINT_KEY)
+		return;	/* rare: such a key is simply not hinted */
+	if (fold)
+		table_fold_copy(r->key, key, len);
+	else
+		memcpy(r->key, key, len);
+	for (size_t i = 0; i < len; i++)
+		h = ((h << 5) + h) ^ d[i];
+	r->len = (uint32_t)len;
+	r->h = h;
+	if (p->nul == 1)
+		h = (h << 5) + h;
+	tpos = cdb_u32(m + (h & 255) * 8);
+	nslots = cdb_u32(m + (h & 255) * 8 + 4);
+	if (nslots == 0 || (uint64_t)tpos + (uint64_t)nslots * 8 > size)
+		return;
+	p->hint_slot = tpos + (uint64_t)((h >> 8) % nslots) * 8;
+	p->hint_h = h;
+	p->hinted = true;
+	__builtin_prefetch(m + p->hint_slot);
 }
 
 /* cdb_table_close - unmap and forget */
@@ -332,6 +407,7 @@ const struct table_ops table_cdb_ops = {
 	.props = TABLE_P_FIXED,
 	.open = cdb_table_open,
 	.lookup = cdb_table_lookup,
+	.prefetch = cdb_table_prefetch,
 	.close = cdb_table_close,
 	.stale = cdb_table_stale,
 	.build = cdb_table_build,

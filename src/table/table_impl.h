@@ -48,6 +48,12 @@ struct table_ops {
 	int (*build)(const char *name, const struct table_source_opts *o, struct buf *err);
 	/* optional: every entry (outpost map -s) */
 	int (*iterate)(struct table *t, table_entry_fn fn, void *ctx);
+	/*
+	 * optional: a hint that key (len bytes, not NUL-terminated; fold: to
+	 * be folded as table_lookup will) is looked up next: start loading
+	 * the memory that lookup will touch. No result, no errors.
+	 */
+	void (*prefetch)(struct table *t, const char *key, size_t len, bool fold);
 	/* optional: incremental updates (outpost map -i / -d) */
 	int (*update)(struct table *t, const char *key, const char *value, struct buf *err);
 	int (*remove)(struct table *t, const char *key, struct buf *err);
@@ -75,6 +81,8 @@ struct table_stamp {
 
 int table_stamp_get(const char *path, struct table_stamp *st);
 bool table_stamp_changed(const char *path, struct table_stamp *st);
+/* len bytes of src to dst, ASCII upper case folded to lower (as table keys are) */
+void table_fold_copy(char *dst, const char *src, size_t len);
 
 /* A table list (table.c); table_search.c walks it itself to trace each step. */
 struct table_list {

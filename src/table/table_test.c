@@ -3,12 +3,14 @@
  * empty-result rule, inline/static/fail, and table lists (first match
  * wins, partial keys only to fixed tables, errors stop the search).
  */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "table/table_impl.h"
 #include "table/table_test_util.h"
 
 struct qcase {
@@ -171,10 +173,29 @@ static void test_list_open_errors(void **state)
 	buf_free(&err);
 }
 
+/* every byte value at every offset of an 8-byte word, against tolower in the C locale */
+static void test_fold_copy(void **state)
+{
+	char src[300], dst[300];
+
+	(void)state;
+	for (size_t off = 0; off < 9; off++) {
+		size_t n = off + 256;
+
+		memset(src, 'Q', sizeof(src));
+		for (int c = 0; c < 256; c++)
+			src[off + (size_t)c] = (char)c;
+		table_fold_copy(dst, src, n);
+		for (size_t i = 0; i < n; i++)
+			assert_int_equal((unsigned char)dst[i], tolower((unsigned char)src[i]));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_queries),
+		cmocka_unit_test(test_fold_copy),
 		cmocka_unit_test(test_messages),
 		cmocka_unit_test(test_lists),
 		cmocka_unit_test(test_key_inside_value),
