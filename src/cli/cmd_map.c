@@ -226,7 +226,7 @@ static const char *map_read_line(struct map_reader *r, size_t *len)
 			break;
 		}
 		fflush(stdout);
-		ssize_t n = read(STDIN_FILENO, r->buf, sizeof(r->buf) - 1);
+		ssize_t n = read(STDIN_FILENO, r->buf, sizeof(r->buf));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -279,7 +279,6 @@ static int map_query(const struct map_opts *o)
 	} else {
 		static struct map_reader r;
 		static char obuf[65536];
-
 		size_t seplen = strlen(o->fl->dump_sep), len;
 		const char *key;
 
