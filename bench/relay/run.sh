@@ -10,7 +10,8 @@
 # commit, one syncfs per batch). Medians of BENCH_RUNS runs go to
 # bench/relay/RESULTS.md.
 # Env: OUTPOST_BUILD (default: build), BENCH_RUNS (3), BENCH_MESSAGES
-# (20000), BENCH_LATENCY (300). Postfix needs root (skipped otherwise).
+# (20000), BENCH_LATENCY (300), BENCH_POSTFIX (yes; "no" measures Outpost
+# alone, for quick profiling runs). Postfix needs root (skipped otherwise).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -125,7 +126,7 @@ wait_port "$op"
 
 # --- Postfix
 pp=
-if [ "$(id -u)" = 0 ] && command -v postfix >/dev/null; then
+if [ "${BENCH_POSTFIX:-yes}" != no ] && [ "$(id -u)" = 0 ] && command -v postfix >/dev/null; then
 	pp=$(free_port)
 	pc=$work/postfix
 	q=$pc/queue
