@@ -101,8 +101,8 @@ static const char *const level_prefix[] = { "", "warning: ", "fatal: ", "panic: 
 static void log_emit(enum log_level level, const char *text)
 {
 	static const int prio[] = { LOG_INFO, LOG_WARNING, LOG_CRIT, LOG_CRIT };
+	static char host[256];	/* asked once: a system call per line adds up */
 	char stamp[32];
-	char host[256];
 	struct tm tm;
 	time_t now;
 
@@ -115,9 +115,11 @@ static void log_emit(enum log_level level, const char *text)
 		now = time(NULL);
 		localtime_r(&now, &tm);
 		strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
-		if (gethostname(host, sizeof(host)) != 0)
-			snprintf(host, sizeof(host), "localhost");
-		host[sizeof(host) - 1] = '\0';
+		if (host[0] == '\0') {
+			if (gethostname(host, sizeof(host)) != 0)
+				snprintf(host, sizeof(host), "localhost");
+			host[sizeof(host) - 1] = '\0';
+		}
 		fprintf(log_file, "%s %s %s[%ld]: %s%s\n", stamp, host, log_name,
 			(long)getpid(), level_prefix[level], text);
 		break;
