@@ -48,7 +48,8 @@ run: build
 
 test: build build-asan build-fuzz
 	$(PY) tests/run_tests.py --build $(BUILD) --build $(ASAN) \
-		--fuzz-build $(FUZZ) --fuzz-seconds $(TEST_FUZZ_SECONDS) --e2e-build $(ASAN)
+		--fuzz-build $(FUZZ) --fuzz-seconds $(TEST_FUZZ_SECONDS) --fuzz-seed 1 \
+		--e2e-build $(ASAN)
 
 bench: build
 	@scripts/deps.sh scripts/packages.txt scripts/packages-bench.txt

@@ -66,13 +66,16 @@ def run_unit(build, t):
         sys.stdout.write(p.stderr[-4000:])
 
 
-def run_fuzz(build, t, seconds):
+def run_fuzz(build, t, seconds, seed):
+    """One fuzz target over its committed seeds, then mutations for a while.
+    A fixed seed (make test) makes the run a repeatable regression check;
+    seed 0 (make fuzz) lets libFuzzer pick a new one and explore."""
     label = f"fuzz/{t['name']}"
     corpus = [a for a in t["cmd"][1:] if not a.startswith("-")]
     with tempfile.TemporaryDirectory() as scratch:
         cmd = [t["cmd"][0], scratch] + corpus + [
             f"-max_total_time={seconds}", "-timeout=10", "-rss_limit_mb=2048",
-            "-print_final_stats=0"]
+            "-print_final_stats=0"] + ([f"-seed={seed}", f"-runs={seconds * 400}"] if seed else [])
         try:
             p = subprocess.run(cmd, capture_output=True, text=True, errors="replace",
                                timeout=seconds + 120,
@@ -113,6 +116,7 @@ def main():
     ap.add_argument("--build", action="append", default=[], help="build dir with unit tests")
     ap.add_argument("--fuzz-build", help="clang build dir with fuzz targets")
     ap.add_argument("--fuzz-seconds", type=int, default=5)
+    ap.add_argument("--fuzz-seed", type=int, default=0, help="fixed libFuzzer seed (0: random)")
     ap.add_argument("--e2e-build", help="build dir whose binaries the e2e tests drive")
     ap.add_argument("--e2e", nargs="*", default=None, help="pytest paths (default tests/e2e)")
     ap.add_argument("-k", dest="keyword", help="pytest -k expression")
@@ -125,7 +129,7 @@ def main():
     if args.fuzz_build:
         for t in meson_tests(args.fuzz_build):
             if any(s == "fuzz" or s.endswith(":fuzz") for s in t.get("suite", [])):
-                run_fuzz(args.fuzz_build, t, args.fuzz_seconds)
+                run_fuzz(args.fuzz_build, t, args.fuzz_seconds, args.fuzz_seed)
     if args.e2e_build:
         paths = args.e2e if args.e2e else [os.path.join(ROOT, "tests", "e2e")]
         extra = ["-k", args.keyword] if args.keyword else []
