@@ -6,15 +6,16 @@
  * Public: deliver_agents[], deliver_agent_find.
  */
 #include "deliver/deliver.h"
+#include "deliver/smtp.h"
 
 #include <string.h>
 
 const struct delivery_agent deliver_agents[] = {
-	{ "smtp", deliver_smtp },
-	{ "lmtp", deliver_lmtp },
-	{ "local", deliver_local },
-	{ "virtual", deliver_virtual },
-	{ NULL, NULL },
+	{ "smtp", deliver_smtp, smtp_session_cache_expire },
+	{ "lmtp", deliver_lmtp, smtp_session_cache_expire },
+	{ "local", deliver_local, NULL },
+	{ "virtual", deliver_virtual, NULL },
+	{ NULL, NULL, NULL },
 };
 
 /* deliver_agent_find - the agent for a master.cf command name, or NULL */

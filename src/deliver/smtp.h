@@ -96,6 +96,8 @@ struct smtp_session_result {
 };
 
 void smtp_session_cache_drop(void);
+/* smtp_session_cache_expire - drop it if idle past its time limit */
+void smtp_session_cache_expire(void);
 void smtp_session_run(struct event_base *base, const struct smtp_settings *s,
 		      struct delivery *d, const char *nexthop_domain,
 		      const struct smtp_host *h, enum smtp_rcpt_state *states,

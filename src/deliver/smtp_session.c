@@ -109,6 +109,7 @@ static struct {
 	struct bufferevent *bev;
 	struct buf key;
 	time_t since;
+	long limit;		/* smtp_connection_cache_time_limit when stored */
 	bool tls, pipelining, dsn, eightbit, smtputf8, size_ext;
 	long size_limit;
 } cached;
@@ -120,6 +121,14 @@ void smtp_session_cache_drop(void)
 		bufferevent_free(cached.bev);
 	cached.bev = NULL;
 	buf_free(&cached.key);
+}
+
+/* smtp_session_cache_expire - close the cached connection once it has
+ * been idle longer than its time limit (called while the agent waits) */
+void smtp_session_cache_expire(void)
+{
+	if (cached.bev && time(NULL) - cached.since > cached.limit)
+		smtp_session_cache_drop();
 }
 
 /* now - monotonic seconds */
@@ -645,6 +654,7 @@ static void park(struct sess *ss)
 	cached.bev = ss->bev;
 	buf_set(&cached.key, buf_cstr(&ss->key));
 	cached.since = time(NULL);
+	cached.limit = ss->s->cache_idle;
 	cached.tls = ss->tls;
 	cached.pipelining = ss->pipelining;
 	cached.dsn = ss->dsn;

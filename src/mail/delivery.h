@@ -4,9 +4,10 @@
  *
  * The request carries everything an agent needs (envelope, content as a
  * byte range of an open queue file, the transport's configuration), so
- * agents never parse queue files. Agents run synchronously in a child
- * process that qmgr forks (or event-driven inside one process, for smtp);
- * either way they fill every recipient's result before returning.
+ * agents never parse queue files. Agents run synchronously in a worker
+ * process that qmgr forks and keeps for many requests (qmgr_worker.c), so
+ * an agent may keep state between calls; it fills every recipient's
+ * result before returning.
  *
  * Content: RFC 5322 text with LF line ends, exactly as queued (cleanup's
  * Received: header included); agents add Return-Path/Delivered-To and
@@ -67,11 +68,15 @@ struct delivery {
 
 /* An agent: fill every rcpt[i].status/dsn/reply/relay. */
 typedef void (*delivery_agent_fn)(struct delivery *d);
+/* Called about once a second while an agent process waits for work, so
+ * state kept between deliveries (a cached connection) can age out. */
+typedef void (*delivery_idle_fn)(void);
 
 /* A transport command name (master.cf "command" column) -> its agent. */
 struct delivery_agent {
 	const char *command;	/* "smtp", "lmtp", "local", "virtual", "error", "discard", "pipe" */
 	delivery_agent_fn fn;
+	delivery_idle_fn idle;	/* optional */
 };
 
 #endif

@@ -108,7 +108,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	qmgr_schedule(m);
 }
 
-/* on_signal - stop cleanly; running agents finish on their own */
+/* on_signal - stop cleanly; busy workers finish their request on their own */
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct qmgr *m = arg;
@@ -150,6 +150,7 @@ static void load_params(struct qmgr *m)
 	m->delay_warning = config_time(m->cf, "delay_warning_time");
 	m->active_limit = config_int(m->cf, "qmgr_message_active_limit");
 	m->bounce_size_limit = config_size(m->cf, "bounce_size_limit");
+	m->max_idle = config_time(m->cf, "max_idle");
 	m->myhostname = config_str(m->cf, "myhostname");
 	if (m->queue_run_delay <= 0)
 		m->queue_run_delay = 300;
@@ -162,6 +163,7 @@ static void load_params(struct qmgr *m)
 /* free_all - release the model at exit (keeps sanitizers quiet) */
 static void free_all(struct qmgr *m)
 {
+	qmgr_workers_close(m);
 	while (m->transports) {
 		struct qmgr_transport *tp = m->transports;
 

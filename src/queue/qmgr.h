@@ -1,8 +1,8 @@
 /*
  * qmgr - the queue manager: takes committed messages from incoming/ (and,
  * when due, deferred/), routes every recipient to (transport, nexthop),
- * runs delivery agents in child processes with per-transport and
- * per-destination concurrency, records each recipient's result in the
+ * runs delivery agents in worker processes it keeps (qmgr_worker.c) with
+ * per-transport and per-destination concurrency, records each recipient's result in the
  * queue file, retries with backoff, and sends DSNs (bounce.c).
  *
  * Agents: the cli layer registers the delivery agents it links in

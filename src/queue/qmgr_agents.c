@@ -25,8 +25,8 @@ static struct delivery_agent registered[AGENTS_MAX];
 static size_t nregistered;
 
 static const struct delivery_agent builtin[] = {
-	{ "error", qmgr_agent_error },
-	{ "discard", qmgr_agent_discard },
+	{ "error", qmgr_agent_error, NULL },
+	{ "discard", qmgr_agent_discard, NULL },
 };
 
 /* qmgr_register_agents - add agents; a later one replaces an earlier name */

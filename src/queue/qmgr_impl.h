@@ -69,19 +69,24 @@ struct qmgr_transport {
 	long cohort_limit;
 	struct qmgr_dest *dests;
 	struct qmgr_dest *cursor;	/* round-robin position */
+	struct qmgr_worker *workers;	/* agent processes, busy or idle */
+	long nworkers;			/* of them not retiring */
 	struct qmgr_transport *next;
 };
 
-struct qmgr_job {			/* one running agent process */
+struct qmgr_worker {			/* one agent process (qmgr_worker.c) */
 	struct qmgr *m;
+	struct qmgr_transport *tp;
 	pid_t pid;
-	int fd;
+	int fd;				/* our end of its socketpair */
 	struct event *ev;
-	struct buf out;
-	struct qmgr_entry **entries;	/* one destination, delivered in turn */
-	size_t nentries;
+	struct buf in;			/* result lines so far */
+	struct qmgr_entry *entry;	/* the request in flight, NULL when idle */
 	struct timeval start;
-	struct qmgr_job *next;
+	time_t idle_since;
+	long uses, max_use;
+	bool retiring;			/* told to go: no more requests */
+	struct qmgr_worker *next;
 };
 
 struct qmgr {
@@ -103,6 +108,7 @@ struct qmgr {
 	long min_backoff, max_backoff, queue_run_delay;
 	long max_lifetime, bounce_lifetime, delay_warning;
 	long active_limit;
+	long max_idle;			/* seconds an idle worker is kept */
 	long bounce_size_limit;
 	const char *myhostname;
 };
@@ -120,6 +126,14 @@ void qmgr_apply_result(struct qmgr *m, struct qmgr_entry *e, struct delivery *d,
 		       const struct timeval *start);
 void qmgr_defer_entry(struct qmgr *m, struct qmgr_entry *e, const char *dsn,
 		      const char *reason, const char *relay);
+
+/* qmgr_worker.c */
+void qmgr_worker_encode(const struct delivery *d, struct buf *out);
+int qmgr_worker_decode(const char *data, size_t len, struct delivery *d, struct strv *keep);
+void qmgr_result_format(const struct delivery *d, struct buf *out);
+int qmgr_worker_send(int sock, const struct delivery *d);
+struct qmgr_worker *qmgr_worker_spawn(struct qmgr *m, struct qmgr_transport *tp);
+void qmgr_workers_close(struct qmgr *m);
 
 /* qmgr_log.c */
 void qmgr_log_rcpt(struct qmgr *m, struct qmgr_msg *msg, size_t idx,

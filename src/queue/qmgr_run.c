@@ -1,10 +1,12 @@
 /*
  * qmgr_run - running deliveries: pick the next entry fairly among
- * destinations, fork the transport's agent with a struct delivery, read
- * per-recipient results back over a pipe, record them in the queue file
- * and the logs, and feed the destination's concurrency window.
+ * destinations, hand it to an idle worker of the transport (forking one
+ * when the transport has room, qmgr_worker.c), read per-recipient results
+ * back, record them in the queue file and the logs, and feed the
+ * destination's concurrency window.
  *
- * Public (qmgr_impl.h): qmgr_schedule, qmgr_apply_result, qmgr_defer_entry.
+ * Public (qmgr_impl.h): qmgr_schedule, qmgr_apply_result, qmgr_defer_entry,
+ * qmgr_workers_close.
  * Trouble: an agent that dies or leaves a recipient without a result
  * defers that recipient (4.3.0), so a crash never loses or bounces mail;
  * a transport without an agent defers with "mail transport unavailable".
@@ -18,13 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/log.h"
 #include "lib/mem.h"
-
-#define QMGR_BATCH_MAX	16
 
 /* entry_done - one less entry for its message; the last one decides */
 static void entry_done(struct qmgr *m, struct qmgr_entry **ep)
@@ -155,6 +156,21 @@ static void build_delivery(struct qmgr *m, struct qmgr_entry *e, struct delivery
 	}
 }
 
+/* pop_entry - first queued entry of a destination */
+static struct qmgr_entry *pop_entry(struct qmgr_dest *d)
+{
+	struct qmgr_entry *e = d->head;
+
+	d->head = e->next;
+	d->queued--;
+	if (d->head == NULL) {
+		d->tail = &d->head;
+		d->last = NULL;
+	}
+	e->next = NULL;
+	return e;
+}
+
 /* delivery_free - results and the array */
 static void delivery_free(struct delivery *d)
 {
@@ -165,111 +181,31 @@ static void delivery_free(struct delivery *d)
 	xfree(&d->rcpt);
 }
 
-/* put_field - one result field: "-" if empty, no line breaks, and no
- * spaces where the field is not the last */
-static void put_field(struct buf *b, const char *s, bool last)
+/* parse_results - "INDEX STATUS DSN CONN XFER RELAY REPLY" lines */
+static void parse_results(const struct buf *in, struct delivery *d)
 {
-	if (s == NULL || *s == 0) {
-		buf_putc(b, '-');
-		return;
-	}
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c < ' ' || c == 0x7f)
-			c = ' ';
-		if (c == ' ' && !last)
-			c = '_';
-		buf_putc(b, c);
-	}
-}
-
-/* child_one - run the agent on one entry, append its result lines */
-static void child_one(struct qmgr *m, struct qmgr_entry *e, size_t j, struct buf *out)
-{
-	struct delivery d;
-
-	build_delivery(m, e, &d);
-	e->dest->tp->agent->fn(&d);
-	for (size_t i = 0; i < d.nrcpt; i++) {
-		const struct delivery_rcpt *r = &d.rcpt[i];
-
-		buf_printf(out, "%zu %zu %d %s %.6f %.6f ", j, r->index, (int)r->status,
-			   r->dsn[0] ? r->dsn : "-", r->conn_delay, r->xfer_delay);
-		put_field(out, buf_cstr(&r->relay), false);
-		buf_putc(out, ' ');
-		put_field(out, buf_cstr(&r->reply), true);
-		buf_putc(out, '\n');
-	}
-	delivery_free(&d);
-}
-
-/* write_all - the whole buffer to fd, or exit */
-static void write_all(int fd, struct buf *out)
-{
-	size_t off = 0;
-
-	while (off < out->len) {
-		ssize_t n = write(fd, out->data + off, out->len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			_exit(1);
-		off += (size_t)n;
-	}
-	buf_reset(out);
-}
-
-/* child_run - in the forked child: run the agent on each entry in turn,
- * reporting after each one, so a crash loses only the entry at hand */
-static void __attribute__((noreturn)) child_run(struct qmgr *m, struct qmgr_job *job, int fd)
-{
-	struct buf out = BUF_INIT;
-	struct buf name = BUF_INIT;
-	long timeout = config_time(m->cf, "daemon_timeout");
-
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGCHLD, SIG_DFL);
-	buf_printf(&name, "outpost/%s", job->entries[0]->dest->tp->name);
-	log_init(name.data);
-	alarm((unsigned)(timeout > 0 ? timeout : 18000));
-	for (size_t j = 0; j < job->nentries; j++) {
-		child_one(m, job->entries[j], j, &out);
-		write_all(fd, &out);
-	}
-	_exit(0);
-}
-
-/* parse_results - "ENTRY INDEX STATUS DSN CONN XFER RELAY REPLY" lines for entry j */
-static void parse_results(struct qmgr_job *job, size_t j, struct delivery *d)
-{
-	char *copy = xstrdup(buf_cstr(&job->out));
+	char *copy = xstrdup(buf_cstr(in));
 	char *cur = copy;
 	char *line;
 
 	while (cur && (line = strsep(&cur, "\n")) != NULL) {
-		char *f[7], *p = line;
-		long ent, idx, st;
+		char *f[6], *p = line;
+		long idx, st;
 		int k;
 
-		for (k = 0; k < 7 && (f[k] = str_token(&p, " ")) != NULL; k++)
+		for (k = 0; k < 6 && (f[k] = str_token(&p, " ")) != NULL; k++)
 			;
-		if (k < 7 || str_parse_long(f[0], &ent) < 0 || ent != (long)j ||
-		    str_parse_long(f[1], &idx) < 0 || str_parse_long(f[2], &st) < 0)
+		if (k < 6 || str_parse_long(f[0], &idx) < 0 || str_parse_long(f[1], &st) < 0)
 			continue;
 		for (size_t i = 0; i < d->nrcpt; i++) {
 			struct delivery_rcpt *r = &d->rcpt[i];
 
 			if (r->index != (size_t)idx || st < DELIVERY_SENT || st > DELIVERY_BOUNCED)
 				continue;
-			set_result(r, (enum delivery_status)st, strcmp(f[3], "-") ? f[3] : "",
-				   strcmp(f[6], "-") ? f[6] : "none", p ? p : "");
-			r->conn_delay = strtod(f[4], NULL);
-			r->xfer_delay = strtod(f[5], NULL);
+			set_result(r, (enum delivery_status)st, strcmp(f[2], "-") ? f[2] : "",
+				   strcmp(f[5], "-") ? f[5] : "none", p ? p : "");
+			r->conn_delay = strtod(f[3], NULL);
+			r->xfer_delay = strtod(f[4], NULL);
 		}
 	}
 	free(copy);
@@ -301,119 +237,185 @@ static void feedback(struct qmgr *m, struct qmgr_dest *dest, const struct delive
 	}
 }
 
-/* finish_entry - results of entry j of a finished job */
-static void finish_entry(struct qmgr *m, struct qmgr_job *job, size_t j, int status)
+/* finish_entry - the results of a worker's request; status is the
+ * worker's wait status when it died, or -1 when it answered in full */
+static void finish_entry(struct qmgr *m, struct qmgr_worker *w, int status)
 {
-	struct qmgr_entry *e = job->entries[j];
+	struct qmgr_entry *e = w->entry;
 	struct qmgr_dest *dest = e->dest;
 	struct delivery d;
 
+	w->entry = NULL;
+	dest->active--;
+	dest->tp->active--;
 	build_delivery(m, e, &d);
-	parse_results(job, j, &d);
+	parse_results(&w->in, &d);
+	buf_reset(&w->in);
 	for (size_t i = 0; i < d.nrcpt; i++) {
 		struct buf why = BUF_INIT;
 
 		if (d.rcpt[i].status != DELIVERY_PENDING)
 			continue;
-		if (WIFSIGNALED(status))
+		if (status != -1 && WIFSIGNALED(status))
 			buf_printf(&why, "delivery agent %s was killed by signal %d", dest->tp->name,
 				   WTERMSIG(status));
-		else
+		else if (status != -1)
 			buf_printf(&why, "delivery agent %s exited with status %d and no result",
 				   dest->tp->name, WEXITSTATUS(status));
+		else
+			buf_printf(&why, "delivery agent %s left the recipient unprocessed",
+				   dest->tp->name);
 		set_result(&d.rcpt[i], DELIVERY_DEFERRED, "4.3.0", "none", why.data);
 		buf_free(&why);
 	}
 	feedback(m, dest, &d);
-	qmgr_apply_result(m, e, &d, &job->start);
+	qmgr_apply_result(m, e, &d, &w->start);
 	delivery_free(&d);
 }
 
-/* job_finish - the agent closed its pipe: collect, apply, reschedule */
-static void job_finish(struct qmgr *m, struct qmgr_job *job)
+/* worker_retire - no more requests: the worker sees end of file and
+ * exits, and we reap it when its end closes */
+static void worker_retire(struct qmgr_worker *w)
 {
-	struct qmgr_dest *dest = job->entries[0]->dest;
-	int status = 0;
-
-	event_free(job->ev);
-	close(job->fd);
-	while (waitpid(job->pid, &status, 0) < 0 && errno == EINTR)
-		;
-	dest->active--;
-	dest->tp->active--;
-	for (size_t j = 0; j < job->nentries; j++)
-		finish_entry(m, job, j, status);
-	buf_free(&job->out);
-	free(job->entries);
-	free(job);
-	qmgr_schedule(m);
+	if (w->retiring)
+		return;
+	w->retiring = true;
+	w->tp->nworkers--;
+	shutdown(w->fd, SHUT_WR);
 }
 
-/* on_job_read - results arriving from an agent */
-static void on_job_read(evutil_socket_t fd, short what, void *arg)
+/* worker_gone - its socket closed: reap it, settle what it had */
+static void worker_gone(struct qmgr *m, struct qmgr_worker *w)
 {
-	struct qmgr_job *job = arg;
+	struct qmgr_transport *tp = w->tp;
+	int status = 0;
+
+	for (struct qmgr_worker **pp = &tp->workers; *pp; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
+	if (!w->retiring)
+		tp->nworkers--;
+	event_free(w->ev);
+	close(w->fd);
+	while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (w->entry)
+		finish_entry(m, w, status);
+	buf_free(&w->in);
+	free(w);
+}
+
+/* reply_complete - the worker's answer ends with its "." line */
+static bool reply_complete(const struct buf *in)
+{
+	return (in->len == 2 && memcmp(in->data, ".\n", 2) == 0) ||
+	       (in->len > 2 && memcmp(in->data + in->len - 3, "\n.\n", 3) == 0);
+}
+
+/* on_worker_read - results arriving from a worker, or its end */
+static void on_worker_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct qmgr_worker *w = arg;
+	struct qmgr *m = w->m;
 	char tmp[4096];
 	ssize_t n;
 
 	(void)what;
 	n = read(fd, tmp, sizeof(tmp));
-	if (n > 0) {
-		buf_append(&job->out, tmp, (size_t)n);
-		return;
-	}
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
-	job_finish(job->m, job);
-}
-
-/* start_job - fork the agent for the entries of one destination */
-static void start_job(struct qmgr *m, struct qmgr_entry **entries, size_t n)
-{
-	struct qmgr_dest *dest = entries[0]->dest;
-	struct qmgr_job *job = xcalloc(1, sizeof(*job));
-	int fds[2];
-	pid_t pid;
-
-	job->m = m;
-	job->entries = entries;
-	job->nentries = n;
-	if (pipe2(fds, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
-		for (size_t j = 0; j < n; j++)
-			qmgr_defer_entry(m, entries[j], "4.3.0", "cannot start the delivery agent",
-					 "none");
-		free(entries);
-		free(job);
+	if (n <= 0) {
+		worker_gone(m, w);
+		qmgr_schedule(m);
 		return;
 	}
-	if (pid == 0) {
-		close(fds[0]);
-		child_run(m, job, fds[1]);
-	}
-	close(fds[1]);
-	fcntl(fds[0], F_SETFL, O_NONBLOCK);
-	job->pid = pid;
-	job->fd = fds[0];
-	gettimeofday(&job->start, NULL);
-	job->ev = event_new(m->base, fds[0], EV_READ | EV_PERSIST, on_job_read, job);
-	event_add(job->ev, NULL);
-	dest->active++;
-	dest->tp->active++;
+	if (w->entry == NULL)
+		return;		/* chatter from an idle worker: ignored */
+	buf_append(&w->in, tmp, (size_t)n);
+	if (!reply_complete(&w->in))
+		return;
+	finish_entry(m, w, -1);
+	w->idle_since = time(NULL);
+	if (w->max_use > 0 && ++w->uses >= w->max_use)
+		worker_retire(w);
+	qmgr_schedule(m);
 }
 
-/* pop_entry - first queued entry of a destination */
-static struct qmgr_entry *pop_entry(struct qmgr_dest *d)
+/* idle_worker - an idle worker of tp, forking one when there is room */
+static struct qmgr_worker *idle_worker(struct qmgr *m, struct qmgr_transport *tp)
 {
-	struct qmgr_entry *e = d->head;
+	struct qmgr_worker *w;
 
-	d->head = e->next;
-	d->queued--;
-	if (d->head == NULL) {
-		d->tail = &d->head;
-		d->last = NULL;
+	for (w = tp->workers; w; w = w->next)
+		if (w->entry == NULL && !w->retiring)
+			return w;
+	if (tp->nworkers >= tp->proc_limit || (w = qmgr_worker_spawn(m, tp)) == NULL)
+		return NULL;
+	fcntl(w->fd, F_SETFL, O_NONBLOCK);
+	w->ev = event_new(m->base, w->fd, EV_READ | EV_PERSIST, on_worker_read, w);
+	event_add(w->ev, NULL);
+	return w;
+}
+
+/* start_entry - hand one entry to an idle worker; false if none could
+ * be had (the entry stays queued) */
+static bool start_entry(struct qmgr *m, struct qmgr_dest *dest)
+{
+	struct qmgr_worker *w = idle_worker(m, dest->tp);
+	struct qmgr_entry *e;
+	struct delivery d;
+	int rc;
+
+	if (w == NULL)
+		return false;
+	e = pop_entry(dest);
+	build_delivery(m, e, &d);
+	/* the socket is non-blocking for reads; a request goes out whole */
+	fcntl(w->fd, F_SETFL, 0);
+	rc = qmgr_worker_send(w->fd, &d);
+	fcntl(w->fd, F_SETFL, O_NONBLOCK);
+	delivery_free(&d);
+	if (rc < 0) {
+		log_warn("%s: cannot pass a request to delivery agent %s: %m", e->msg->q->id,
+			 dest->tp->name);
+		worker_retire(w);
+		qmgr_defer_entry(m, e, "4.3.0", "cannot reach the delivery agent", "none");
+		return true;
 	}
-	e->next = NULL;
-	return e;
+	w->entry = e;
+	gettimeofday(&w->start, NULL);
+	dest->active++;
+	dest->tp->active++;
+	return true;
+}
+
+/* expire_idle - workers idle longer than max_idle go */
+static void expire_idle(struct qmgr *m, struct qmgr_transport *tp, time_t now)
+{
+	for (struct qmgr_worker *w = tp->workers; w; w = w->next)
+		if (w->entry == NULL && !w->retiring && now - w->idle_since >= m->max_idle)
+			worker_retire(w);
+}
+
+/* qmgr_workers_close - at exit: every worker sees end of file; one busy
+ * with a request finishes it (the result is lost, so the delivery is
+ * repeated later: at least once, never lost) */
+void qmgr_workers_close(struct qmgr *m)
+{
+	for (struct qmgr_transport *tp = m->transports; tp; tp = tp->next)
+		while (tp->workers) {
+			struct qmgr_worker *w = tp->workers;
+
+			tp->workers = w->next;
+			event_free(w->ev);
+			close(w->fd);
+			if (w->entry)
+				qmgr_entry_free(&w->entry);
+			buf_free(&w->in);
+			free(w);
+		}
 }
 
 /* defer_dead - a dead destination's queue is deferred at once */
@@ -460,17 +462,6 @@ static void revive_or_defer(struct qmgr *m, struct qmgr_transport *tp, time_t no
 	}
 }
 
-/* batch_size - entries one agent process takes in turn: one while the
- * destination's queue is short, more when it is deep (saves a fork and,
- * for agents that keep connections, a connection per message) */
-static size_t batch_size(const struct qmgr_dest *d)
-{
-	double per = (double)d->queued / (d->win.window > 1 ? d->win.window : 1);
-	size_t n = per < 1 ? 1 : (size_t)per;
-
-	return n > QMGR_BATCH_MAX ? QMGR_BATCH_MAX : n;
-}
-
 /* qmgr_schedule - start as many deliveries as the limits allow */
 void qmgr_schedule(struct qmgr *m)
 {
@@ -480,6 +471,7 @@ void qmgr_schedule(struct qmgr *m)
 		struct qmgr_dest *d;
 
 		revive_or_defer(m, tp, now);
+		expire_idle(m, tp, now);
 		if (tp->agent == NULL) {
 			for (d = tp->dests; d; d = d->next)
 				while (d->head)
@@ -487,13 +479,8 @@ void qmgr_schedule(struct qmgr *m)
 							 "mail transport unavailable", "none");
 			continue;
 		}
-		while (tp->active < tp->proc_limit && (d = pick_dest(tp)) != NULL) {
-			size_t n = batch_size(d), k = 0;
-			struct qmgr_entry **v = xcalloc(n, sizeof(*v));
-
-			while (k < n && d->head)
-				v[k++] = pop_entry(d);
-			start_job(m, v, k);
-		}
+		while (tp->active < tp->proc_limit && (d = pick_dest(tp)) != NULL)
+			if (!start_entry(m, d))
+				break;
 	}
 }

@@ -8,7 +8,9 @@ without duplicating recipients already delivered; a dead destination does
 not hold up mail to a live one; a 5xx from the next hop bounces with the
 server's reply in the DSN.
 """
+import os
 import re
+import signal
 import threading
 import time
 
@@ -128,3 +130,107 @@ def test_dead_destination_does_not_block_others(outpost):
         assert r.stdout.count("@dead.test") == 10
     finally:
         ctl.stop()
+
+
+def children(pid):
+    """PIDs whose parent is pid."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def qmgr_pid(srv):
+    m = re.findall(r"outpost/qmgr\[(\d+)\]", srv.log())
+    return int(m[-1])
+
+
+def one_at_a_time(srv, n, domain="raw.test"):
+    ids = []
+    for i in range(n):
+        qid = inject(srv, queue_file("alice@src.test", [f"r{i}@{domain}"], MSG))
+        srv.wait_log(rf"{qid}: removed")
+        ids.append(qid)
+    return ids
+
+
+def test_agent_processes_serve_many_deliveries(outpost):
+    """qmgr keeps its smtp agent processes between deliveries (as Postfix's
+    master does, up to max_use): messages sent one after another, each after
+    the last was delivered, share one process and so one cached connection;
+    with max_use = 2 each process serves two and a new one takes over."""
+    from test_deliver_smtp import RawServer
+    raw = RawServer("record")
+    try:
+        srv = start(outpost, f"raw.test smtp:[127.0.0.1]:{raw.port}\n",
+                    "smtp_connection_cache_time_limit = 30s\n")
+        one_at_a_time(srv, 4)
+        assert raw.connections == 1, srv.log()
+        assert [c.split()[0] for c in raw.commands].count("EHLO") == 1
+        assert len(re.findall(r"reusing the connection to 127\.0\.0\.1", srv.log())) == 3
+    finally:
+        raw.stop()
+    raw = RawServer("record")
+    try:
+        srv = start(outpost, f"raw.test smtp:[127.0.0.1]:{raw.port}\n",
+                    "smtp_connection_cache_time_limit = 30s\nmax_use = 2\n")
+        one_at_a_time(srv, 6)
+        assert raw.connections == 3, srv.log()
+        smtp_pids = set(re.findall(r"outpost/smtp\[(\d+)\]", srv.log()))
+        assert len(smtp_pids) == 3, srv.log()
+    finally:
+        raw.stop()
+
+
+def test_idle_agent_drops_its_cached_connection_then_exits(outpost):
+    """An idle smtp process closes its cached connection after
+    smtp_connection_cache_time_limit, and qmgr lets the process go after
+    max_idle; the next message starts afresh."""
+    from test_deliver_smtp import RawServer
+    raw = RawServer("record")
+    try:
+        srv = start(outpost, f"raw.test smtp:[127.0.0.1]:{raw.port}\n",
+                    "smtp_connection_cache_time_limit = 1s\nmax_idle = 3s\n")
+        one_at_a_time(srv, 1)
+        qmgr = qmgr_pid(srv)
+        assert len(children(qmgr)) == 1
+        # the server sees the connection end once the cache time is up
+        assert wait_for(lambda: raw.commands and raw.commands[-1] == "RSET", timeout=5)
+        time.sleep(2.5)
+        assert len(children(qmgr)) == 1, "the process stays until max_idle"
+        assert wait_for(lambda: children(qmgr) == [], timeout=10), "max_idle ends the process"
+        one_at_a_time(srv, 1)
+        assert raw.connections == 2
+        assert "killed by signal" not in srv.log() and "status=deferred" not in srv.log()
+    finally:
+        raw.stop()
+
+
+def test_agent_killed_mid_delivery_defers_then_delivers(outpost):
+    """kill -9 of the smtp process during a delivery: its recipients are
+    deferred (4.3.0, naming the signal), nothing is lost, and the next
+    attempt, by a fresh process, delivers the message once."""
+    from test_deliver_smtp import RawServer
+    raw = RawServer("stall")
+    try:
+        srv = start(outpost, f"raw.test smtp:[127.0.0.1]:{raw.port}\n",
+                    "smtp_data_done_timeout = 60s\n")
+        qid = inject(srv, queue_file("alice@src.test", ["k@raw.test"], MSG))
+        qmgr = qmgr_pid(srv)
+        assert wait_for(lambda: raw.commands.count("DATA") == 1, timeout=10)
+        (worker,) = children(qmgr)
+        raw.mode = "record"
+        os.kill(worker, signal.SIGKILL)
+        srv.wait_log(rf"{qid}: to=<k@raw.test>, .*dsn=4\.3\.0, status=deferred "
+                     rf"\(delivery agent smtp was killed by signal 9\)")
+        srv.wait_log(rf"{qid}: to=<k@raw.test>, .*status=sent", timeout=30)
+        srv.wait_log(rf"{qid}: removed")
+        assert len(re.findall(rf"{qid}: to=<k@raw.test>, .*status=sent", srv.log())) == 1
+    finally:
+        raw.stop()
