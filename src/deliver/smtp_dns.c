@@ -356,10 +356,49 @@ static int unix_host(const char *path, const char *dest, struct smtp_hosts *out,
 	return 0;
 }
 
-/* one_dest - one nexthop entry */
-static int one_dest(ares_channel ch, const struct smtp_dns_opts *o, const char *dest,
-		    struct smtp_hosts *out, struct smtp_dns_error *err)
+/* channel - the process's resolver: started on first use (a literal
+ * address or a socket path needs none) and kept for later deliveries of
+ * this agent process while dns_servers stays the same */
+static ares_channel channel(const struct smtp_dns_opts *o, struct smtp_dns_error *err)
 {
+	static ares_channel ch;
+	static char *servers;
+	const char *want = o->servers ? o->servers : "";
+	struct ares_options ao = { .timeout = 2000, .tries = 2 };
+	int rc;
+
+	if (ch && strcmp(servers, want) == 0)
+		return ch;
+	if (ch)
+		ares_destroy(ch);
+	ch = NULL;
+	xfree(&servers);
+	rc = ares_init_options(&ch, &ao, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+	if (rc != ARES_SUCCESS) {
+		ch = NULL;
+		snprintf(err->dsn, sizeof(err->dsn), "4.3.0");
+		buf_reset(&err->text);
+		buf_printf(&err->text, "cannot start the DNS resolver: %s", ares_strerror(rc));
+		return NULL;
+	}
+	if (*want && (rc = ares_set_servers_ports_csv(ch, want)) != ARES_SUCCESS) {
+		snprintf(err->dsn, sizeof(err->dsn), "4.3.5");
+		buf_reset(&err->text);
+		buf_printf(&err->text, "mail system configuration error: dns_servers = %s: %s",
+			   want, ares_strerror(rc));
+		ares_destroy(ch);
+		ch = NULL;
+		return NULL;
+	}
+	servers = xstrdup(want);
+	return ch;
+}
+
+/* one_dest - one nexthop entry */
+static int one_dest(const struct smtp_dns_opts *o, const char *dest, struct smtp_hosts *out,
+		    struct smtp_dns_error *err)
+{
+	ares_channel ch;
 	struct buf host = BUF_INIT;
 	const char *d = dest, *colon;
 	bool bracket = false;
@@ -388,6 +427,8 @@ static int one_dest(ares_channel ch, const struct smtp_dns_opts *o, const char *
 		goto bad;
 	if (literal(buf_cstr(&host), port, dest, out))
 		ret = 0;
+	else if ((ch = channel(o, err)) == NULL)
+		ret = -1;
 	else if (bracket || o->lmtp || !o->use_mx)
 		ret = add_addrs(ch, o, buf_cstr(&host), port, 0, dest, out, err);
 	else
@@ -406,37 +447,18 @@ bad:
 int smtp_hosts_resolve(const char *nexthop, const struct smtp_dns_opts *o,
 		       struct smtp_hosts *out, struct smtp_dns_error *err)
 {
-	struct ares_options ao = { .timeout = 2000, .tries = 2 };
 	struct strv dests = STRV_INIT;
-	ares_channel ch = NULL;
 	const char *e = NULL;
-	int rc;
 
-	rc = ares_init_options(&ch, &ao, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
-	if (rc != ARES_SUCCESS) {
-		snprintf(err->dsn, sizeof(err->dsn), "4.3.0");
-		buf_printf(&err->text, "cannot start the DNS resolver: %s", ares_strerror(rc));
-		return -1;
-	}
-	if (o->servers && *o->servers
-	    && (rc = ares_set_servers_ports_csv(ch, o->servers)) != ARES_SUCCESS) {
-		snprintf(err->dsn, sizeof(err->dsn), "4.3.5");
-		buf_printf(&err->text, "mail system configuration error: dns_servers = %s: %s",
-			   o->servers, ares_strerror(rc));
-		ares_destroy(ch);
-		return -1;
-	}
 	if (str_split(nexthop, STR_SEP_LIST, &dests, &e) < 0 || dests.n == 0) {
 		snprintf(err->dsn, sizeof(err->dsn), "4.3.5");
 		buf_printf(&err->text, "mail system configuration error: bad nexthop \"%s\"", nexthop);
 		strv_free(&dests);
-		ares_destroy(ch);
 		return -1;
 	}
 	for (size_t i = 0; i < dests.n; i++)
-		one_dest(ch, o, dests.v[i], out, err);	/* err keeps the last failure */
+		one_dest(o, dests.v[i], out, err);	/* err keeps the last failure */
 	strv_free(&dests);
-	ares_destroy(ch);
 	if (o->address_limit && out->n > o->address_limit) {
 		for (size_t i = o->address_limit; i < out->n; i++) {
 			xfree(&out->v[i].name);
