@@ -6,7 +6,8 @@
  * Public: rewrite_cf_init, rewrite_cf_load, rewrite_cf_free,
  * rewrite_parse_classes, rewrite_local, rewrite_canonical,
  * rewrite_masquerade, rewrite_address, rewrite_virtual, rewrite_header,
- * rewrite_map_lookup.
+ * rewrite_header_with, rewrite_generic, rewrite_map_lookup,
+ * rewrite_cf_load_settings.
  *
  * Bad input: an unknown class name in *_classes fails rewrite_cf_load()
  * with "name: unknown address class \"x\""; a table failure or a
@@ -111,8 +112,9 @@ static int load_maps(struct config *cf, const char *name, struct table_list **ou
 	return 0;
 }
 
-/* rewrite_cf_load - settings and tables from main.cf */
-int rewrite_cf_load(struct rewrite_cf *rc, struct config *cf, struct buf *err)
+/* rewrite_cf_load_settings - everything but the tables and classes, for
+ * users of rewrite_map_lookup() that bring their own maps (smtp_generic_maps) */
+void rewrite_cf_load_settings(struct rewrite_cf *rc, struct config *cf)
 {
 	struct strv prop = STRV_INIT;
 
@@ -131,12 +133,19 @@ int rewrite_cf_load(struct rewrite_cf *rc, struct config *cf, struct buf *err)
 	config_list(cf, "propagate_unmatched_extensions", &prop);
 	rc->propagate_canonical = strv_contains_case(&prop, "canonical");
 	rc->propagate_virtual = strv_contains_case(&prop, "virtual");
+	rc->propagate_generic = strv_contains_case(&prop, "generic");
 	strv_free(&prop);
 	config_list(cf, "masquerade_domains", &rc->masquerade_domains);
 	config_list(cf, "masquerade_exceptions", &rc->masquerade_exceptions);
 	rc->recursion_limit = config_int(cf, "virtual_alias_recursion_limit");
 	rc->expansion_limit = config_int(cf, "virtual_alias_expansion_limit");
 	rc->address_length_limit = config_int(cf, "virtual_alias_address_length_limit");
+}
+
+/* rewrite_cf_load - settings and tables from main.cf */
+int rewrite_cf_load(struct rewrite_cf *rc, struct config *cf, struct buf *err)
+{
+	rewrite_cf_load_settings(rc, cf);
 	if (load_classes(cf, "canonical_classes", &rc->canonical_classes, err) < 0 ||
 	    load_classes(cf, "sender_canonical_classes", &rc->sender_canonical_classes, err) < 0 ||
 	    load_classes(cf, "recipient_canonical_classes", &rc->recipient_canonical_classes, err) < 0 ||
@@ -490,11 +499,12 @@ int rewrite_virtual(const struct rewrite_cf *cf, const char *addr,
 	return ret;
 }
 
-/* rewrite_header - rewrite the addresses of one header line of class cls
- * (REWRITE_HDR_SENDER or REWRITE_HDR_RECIPIENT); out holds the new line
- * (rendered as Postfix does) when *changed, else a copy of the line */
-int rewrite_header(const struct rewrite_cf *cf, unsigned cls, const char *line,
-		   size_t len, struct buf *out, bool *changed, struct buf *why)
+/* rewrite_header_with - rewrite the addresses of one header line with fn
+ * (one address in, its replacement out); out holds the new line (rendered
+ * as Postfix does) when *changed, else a copy of the line. The null
+ * address "<>" is left alone. */
+int rewrite_header_with(const char *line, size_t len, rewrite_addr_fn fn, void *ctx,
+			struct buf *out, bool *changed, struct buf *why)
 {
 	const char *colon = memchr(line, ':', len);
 	struct header_addrs list = HEADER_ADDRS_INIT;
@@ -512,7 +522,7 @@ int rewrite_header(const struct rewrite_cf *cf, unsigned cls, const char *line,
 	for (size_t i = 0; i < list.n && ret == REWRITE_OK; i++) {
 		if (list.v[i].addr[0] == '\0')
 			continue;
-		ret = rewrite_address(cf, cls, list.v[i].addr, &one, why);
+		ret = fn(ctx, list.v[i].addr, &one, why);
 		if (ret == REWRITE_OK && strcmp(buf_cstr(&one), list.v[i].addr) != 0) {
 			repl[i] = buf_steal(&one);
 			*changed = true;
@@ -526,4 +536,56 @@ int rewrite_header(const struct rewrite_cf *cf, unsigned cls, const char *line,
 	header_addrs_free(&list);
 	buf_free(&one);
 	return ret;
+}
+
+/* What rewrite_header() hands to its per-address function. */
+struct class_ctx {
+	const struct rewrite_cf *cf;
+	unsigned cls;
+};
+
+/* class_addr - rewrite_address() as a rewrite_addr_fn */
+static int class_addr(void *ctx, const char *addr, struct buf *out, struct buf *why)
+{
+	const struct class_ctx *k = ctx;
+
+	return rewrite_address(k->cf, k->cls, addr, out, why);
+}
+
+/* rewrite_header - rewrite the addresses of one header line of class cls
+ * (REWRITE_HDR_SENDER or REWRITE_HDR_RECIPIENT); out holds the new line
+ * (rendered as Postfix does) when *changed, else a copy of the line */
+int rewrite_header(const struct rewrite_cf *cf, unsigned cls, const char *line,
+		   size_t len, struct buf *out, bool *changed, struct buf *why)
+{
+	struct class_ctx k = { cf, cls };
+
+	return rewrite_header_with(line, len, class_addr, &k, out, changed, why);
+}
+
+/* rewrite_generic - one 1:1 lookup in generic(5) style maps (no
+ * recursion): the first address of the result, else addr unchanged.
+ * REWRITE_OK, or REWRITE_DEFER on table failure. */
+int rewrite_generic(const struct rewrite_cf *cf, struct table_list *maps,
+		    const char *what, const char *addr, struct buf *out,
+		    struct buf *why)
+{
+	struct strv results = STRV_INIT;
+	int st;
+
+	buf_set(out, addr);
+	if (maps == NULL || *addr == '\0')
+		return REWRITE_OK;
+	st = rewrite_map_lookup(cf, maps, what, addr, cf->propagate_generic, &results, why);
+	if (st < 0) {
+		strv_free(&results);
+		return REWRITE_DEFER;
+	}
+	if (st > 0 && results.n > 0) {
+		if (results.n > 1)
+			log_warn("multi-valued %s entry for %s", what, addr);
+		buf_set(out, results.v[0]);
+	}
+	strv_free(&results);
+	return REWRITE_OK;
 }

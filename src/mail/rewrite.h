@@ -2,7 +2,8 @@
  * rewrite - address rewriting as Postfix's cleanup does it: the "local"
  * context (append_at_myorigin, append_dot_mydomain, bang paths, percent
  * hack), canonical(5) maps with canonical_classes, virtual(5) alias
- * expansion, masquerade_domains, and header addresses.
+ * expansion, masquerade_domains, generic(5) maps (the SMTP client's
+ * smtp_generic_maps), and header addresses.
  *
  * Settings come in a plain struct (struct rewrite_cf) so the functions can
  * be tested without a main.cf; rewrite_cf_load() fills one from a config.
@@ -46,6 +47,7 @@ struct rewrite_cf {
 	char *recipient_delimiter;
 	bool propagate_canonical;	/* propagate_unmatched_extensions has "canonical" */
 	bool propagate_virtual;		/* … has "virtual" */
+	bool propagate_generic;		/* … has "generic" (smtp_generic_maps) */
 	unsigned canonical_classes;
 	unsigned sender_canonical_classes;
 	unsigned recipient_canonical_classes;
@@ -66,6 +68,7 @@ struct rewrite_cf {
 
 void rewrite_cf_init(struct rewrite_cf *cf);
 int rewrite_cf_load(struct rewrite_cf *rc, struct config *cf, struct buf *err);
+void rewrite_cf_load_settings(struct rewrite_cf *rc, struct config *cf);
 void rewrite_cf_free(struct rewrite_cf *cf);
 unsigned rewrite_parse_classes(const char *value, struct buf *err);
 
@@ -84,5 +87,14 @@ int rewrite_map_lookup(const struct rewrite_cf *cf, struct table_list *maps,
 		       struct strv *results, struct buf *why);
 int rewrite_header(const struct rewrite_cf *cf, unsigned cls, const char *line,
 		   size_t len, struct buf *out, bool *changed, struct buf *why);
+
+/* One address (internal form) in, its replacement out; REWRITE_OK or REWRITE_DEFER. */
+typedef int (*rewrite_addr_fn)(void *ctx, const char *addr, struct buf *out,
+			       struct buf *why);
+int rewrite_header_with(const char *line, size_t len, rewrite_addr_fn fn, void *ctx,
+			struct buf *out, bool *changed, struct buf *why);
+int rewrite_generic(const struct rewrite_cf *cf, struct table_list *maps,
+		    const char *what, const char *addr, struct buf *out,
+		    struct buf *why);
 
 #endif
