@@ -29,6 +29,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/str.h"
+#include "mail/addr.h"
 
 /* p - a prefixed parameter: smtp_x or lmtp_x */
 static const char *p(struct config *cf, bool lmtp, const char *name)
@@ -96,9 +97,44 @@ static int load_settings(struct config *cf, bool lmtp, struct smtp_settings *s, 
 		if ((s->sasl_maps = deliver_maps_open(cf, name, err)) == NULL)
 			return -1;
 	}
-	snprintf(name, sizeof(name), "%s_generic_maps", lmtp ? "lmtp" : "smtp");
-	if (*config_str(cf, name) && (s->generic_maps = deliver_maps_open(cf, name, err)) == NULL)
+	s->generic = smtp_generic_open(cf, lmtp, err);
+	return s->generic == NULL && err->len ? -1 : 0;
+}
+
+/* map_envelope - the sender and recipients as they go on the wire */
+static int map_envelope(struct smtp_settings *s, const struct delivery *d, struct buf *err)
+{
+	struct buf a = BUF_INIT, ext = BUF_INIT;
+	int ret = 0;
+
+	for (size_t i = 0; i <= d->nrcpt && ret == 0; i++) {
+		ret = smtp_generic_addr(s->generic, i ? d->rcpt[i - 1].address : d->sender, &a, err);
+		addr_external(buf_cstr(&a), &ext);
+		strv_push(&s->env, buf_cstr(&ext));
+	}
+	buf_free(&a);
+	buf_free(&ext);
+	return ret;
+}
+
+/* map_content - the top-level headers through the generic maps */
+static int map_content(struct smtp_settings *s, struct buf *content, struct buf *err)
+{
+	struct buf out = BUF_INIT;
+	bool changed = false;
+
+	if (s->generic == NULL)
+		return 0;
+	if (smtp_generic_content(s->generic, content, &out, &changed, err) < 0) {
+		buf_free(&out);
 		return -1;
+	}
+	if (changed) {
+		struct buf t = *content;
+		*content = out;
+		out = t;
+	}
+	buf_free(&out);
 	return 0;
 }
 
@@ -106,7 +142,8 @@ static int load_settings(struct config *cf, bool lmtp, struct smtp_settings *s, 
 static void free_settings(struct smtp_settings *s)
 {
 	deliver_maps_close(&s->sasl_maps);
-	deliver_maps_close(&s->generic_maps);
+	smtp_generic_close(&s->generic);
+	strv_free(&s->env);
 	if (s->tls)
 		smtp_tls_lazy_free(s->tls);
 	xfree(&s->tls);
@@ -184,6 +221,10 @@ static void smtp_agent(struct delivery *d, bool lmtp)
 	}
 	if (deliver_content_read(d, &content) < 0) {
 		deliver_set_all(d, "4.3.0", "none", "cannot read queue file: %m");
+		goto done;
+	}
+	if (map_envelope(&s, d, &err) < 0 || map_content(&s, &content, &err) < 0) {
+		deliver_set_all(d, "4.3.0", "none", "%s", buf_cstr(&err));
 		goto done;
 	}
 	nexthop_of(d, lmtp, &nh, &domain);

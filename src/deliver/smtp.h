@@ -1,7 +1,8 @@
 /*
  * smtp - the SMTP/LMTP client's pieces: destinations and DNS
  * (smtp_dns.c), one session as a libevent state machine with STARTTLS and
- * AUTH (smtp_session.c, smtp_tls.c, smtp_sasl.c), and the agent that tries
+ * AUTH (smtp_session.c, smtp_tls.c, smtp_sasl.c), generic(5) address
+ * mapping (smtp_generic.c), and the agent that tries
  * hosts in order until every recipient has a final or deferred result
  * (smtp.c).
  */
@@ -13,10 +14,12 @@
 
 #include "deliver/deliver.h"
 #include "lib/buf.h"
+#include "lib/str.h"
 
 struct event_base;
 struct ssl_ctx_st;
 struct deliver_maps;
+struct smtp_generic;
 
 /* One host to try: name (for logs, SASL, TLS) and one address. */
 struct smtp_host {
@@ -74,7 +77,9 @@ struct smtp_settings {
 	const char *sasl_mech_filter;
 	const char *sasl_opts, *sasl_tls_opts;
 	struct deliver_maps *sasl_maps;
-	struct deliver_maps *generic_maps;
+	struct smtp_generic *generic;	/* *_generic_maps, NULL when empty */
+	struct strv env;	/* envelope in external form after generic(5) mapping:
+				 * [0] the sender, [1 + i] recipient i */
 	bool skip_5xx_greeting;
 	bool cache;		/* keep the connection for the next delivery of this process */
 	long cache_idle;	/* smtp_connection_cache_time_limit */
@@ -148,6 +153,14 @@ const char *smtp_sasl_choose(const struct smtp_settings *s, const char *offered,
 void smtp_base64(const char *in, size_t len, struct buf *out);
 int smtp_cram_md5(const char *challenge_b64, const struct buf *user, const struct buf *pass,
 		  struct buf *out);
+
+/* smtp_generic.c: smtp_generic_maps / lmtp_generic_maps */
+struct smtp_generic *smtp_generic_open(struct config *cf, bool lmtp, struct buf *err);
+int smtp_generic_addr(struct smtp_generic *g, const char *addr, struct buf *out,
+		      struct buf *err);
+int smtp_generic_content(struct smtp_generic *g, const struct buf *in, struct buf *out,
+			 bool *changed, struct buf *err);
+void smtp_generic_close(struct smtp_generic **gp);
 
 /* smtp_proto helpers */
 void smtp_xtext(const char *in, struct buf *out);

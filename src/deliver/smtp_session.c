@@ -35,7 +35,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "deliver/deliver_maps.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/str.h"
@@ -283,36 +282,14 @@ static void send_quit(struct sess *ss)
 	send_cmd(ss, ST_QUIT, 0, "QUIT");
 }
 
-/* mapped - smtp_generic_maps rewriting of an envelope address */
-static void mapped(struct sess *ss, const char *addr, struct buf *out)
-{
-	struct buf v = BUF_INIT, err = BUF_INIT;
-	struct buf internal = BUF_INIT;
-
-	buf_set(&internal, addr);
-	if (ss->s->generic_maps && *addr
-	    && deliver_maps_find(ss->s->generic_maps, TABLE_SEARCH_VIRTUAL, addr, &v, &err) == TABLE_FOUND) {
-		const char *res = str_trim(v.data), *at = strrchr(addr, '@');
-		buf_reset(&internal);
-		if (*res == '@')	/* "@domain" result: same user in that domain */
-			buf_append(&internal, addr, at ? (size_t)(at - addr) : strlen(addr));
-		buf_puts(&internal, res);
-	}
-	addr_external(buf_cstr(&internal), out);
-	buf_free(&v);
-	buf_free(&err);
-	buf_free(&internal);
-}
-
 /* send_mail - MAIL FROM with the extensions the server has */
 static void send_mail(struct sess *ss)
 {
-	struct buf cmd = BUF_INIT, a = BUF_INIT;
+	struct buf cmd = BUF_INIT;
 	const struct delivery *d = ss->d;
 
 	clock_gettime(CLOCK_MONOTONIC, &ss->t_mail);
-	mapped(ss, d->sender, &a);
-	buf_printf(&cmd, "MAIL FROM:<%s>", buf_cstr(&a));
+	buf_printf(&cmd, "MAIL FROM:<%s>", ss->s->env.v[0]);
 	if (ss->size_ext)
 		buf_printf(&cmd, " SIZE=%lld", (long long)d->content_length);
 	if (ss->eightbit && d->body_8bit)
@@ -327,17 +304,15 @@ static void send_mail(struct sess *ss)
 		buf_puts(&cmd, " SMTPUTF8");
 	send_cmd(ss, ST_MAIL, 0, "%s", buf_cstr(&cmd));
 	buf_free(&cmd);
-	buf_free(&a);
 }
 
 /* send_rcpt - RCPT TO for recipient i, with DSN parameters */
 static void send_rcpt(struct sess *ss, size_t i)
 {
 	const struct delivery_rcpt *r = &ss->d->rcpt[i];
-	struct buf cmd = BUF_INIT, a = BUF_INIT;
+	struct buf cmd = BUF_INIT;
 
-	mapped(ss, r->address, &a);
-	buf_printf(&cmd, "RCPT TO:<%s>", buf_cstr(&a));
+	buf_printf(&cmd, "RCPT TO:<%s>", ss->s->env.v[1 + i]);
 	if (ss->dsn && r->notify) {
 		bool first = true;
 		buf_puts(&cmd, " NOTIFY=");
@@ -359,7 +334,6 @@ static void send_rcpt(struct sess *ss, size_t i)
 	}
 	send_cmd(ss, ST_RCPT, i, "%s", buf_cstr(&cmd));
 	buf_free(&cmd);
-	buf_free(&a);
 }
 
 /* next_todo - the next recipient to send from index i, or nrcpt */

@@ -493,6 +493,42 @@ def test_generic_maps_rewrite_the_envelope(tmp_path):
     assert srv.commands[2] == "RCPT TO:<someone@public.example>"
 
 
+def test_generic_maps_rewrite_the_top_level_headers(tmp_path):
+    """Postfix's smtp(8) maps header addresses too (tests/fixtures/generic/
+    has the recorded cases); the body and an attached message stay as they were."""
+    relay = Relay()
+    msg = ("From: \"App Notifier\" <notify@app.test>\n"
+           "To: someone@internal.example, other@elsewhere.example\n"
+           "Cc: team: a@internal.example,\n  b@internal.example;\n"
+           "Subject: notify@app.test stays\n"
+           "MIME-Version: 1.0\n"
+           "Content-Type: multipart/mixed; boundary=\"b\"\n"
+           "\n"
+           "--b\n"
+           "Content-Type: message/rfc822\n"
+           "\n"
+           "From: notify@app.test\n"
+           "\n"
+           "inner\n"
+           "--b--\n")
+    try:
+        conf = conf_dir(tmp_path, f"smtp_generic_maps = texthash:{tmp_path}/conf/generic\n")
+        write(f"{conf}/generic", "notify@app.test noreply@public.example\n"
+              "@internal.example @public.example\n")
+        res, _ = deliver(conf, f"[127.0.0.1]:{relay.port}", ["someone@internal.example"], msg=msg)
+    finally:
+        relay.stop()
+    assert res["someone@internal.example"]["status"] == "sent", res
+    got = relay.messages[0]
+    assert got["from"] == "noreply@public.example"
+    assert got["to"] == ["someone@public.example"]
+    want = msg.replace("<notify@app.test>", "<noreply@public.example>", 1) \
+              .replace("someone@internal.example", "someone@public.example") \
+              .replace("Cc: team: a@internal.example,\n  b@internal.example;",
+                       "Cc: team: a@public.example, b@public.example;")
+    assert got["data"] == crlf(want)
+
+
 def test_starttls_refused_may_goes_plain_encrypt_defers(tmp_path):
     srv = RawServer("notls")
     try:
