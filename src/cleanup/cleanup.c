@@ -288,7 +288,7 @@ struct cleanup *cleanup_open(struct config *cf, const struct cleanup_client *cl,
 
 		config_list(cf ? cf : g->cf, "receive_override_options", &ovr);
 		c->no_mappings = strv_contains(&ovr, "no_address_mappings");
-		c->no_checks = strv_contains(&ovr, "no_header_body_checks");
+		c->no_checks = strv_contains(&ovr, "no_header_body_checks") || cl->internal;
 		strv_free(&ovr);
 	}
 	c->rw = c->no_mappings ? &g->rw_plain : &g->rw;
@@ -337,12 +337,20 @@ void cleanup_sender(struct cleanup *c, const char *sender, const char *ret,
 void cleanup_recipient(struct cleanup *c, const char *rcpt, const char *orcpt,
 		       unsigned notify)
 {
+	cleanup_recipient_orig(c, rcpt, orcpt, notify, NULL);
+}
+
+/* cleanup_recipient_orig - a recipient that already has an original
+ * recipient (forwarded mail keeps the one of the alias it came through) */
+void cleanup_recipient_orig(struct cleanup *c, const char *rcpt, const char *orcpt,
+			    unsigned notify, const char *original)
+{
 	if (c->nrcpt == c->rcpt_cap) {
 		c->rcpt_cap = c->rcpt_cap ? 2 * c->rcpt_cap : 4;
 		c->rcpt = xreallocarray(c->rcpt, c->rcpt_cap, sizeof(*c->rcpt));
 	}
 	c->rcpt[c->nrcpt++] = (struct cleanup_rcpt){ xstrdup(rcpt), dup_or_null(orcpt),
-						     notify };
+						     notify, dup_or_null(original) };
 }
 
 /* cleanup_line - one content line (no terminator, dot-unstuffed); errors
@@ -352,6 +360,23 @@ int cleanup_line(struct cleanup *c, const char *line, size_t len)
 	if (!c->started)
 		cleanup_start_content(c);
 	return cleanup_content_line(c, line, len);
+}
+
+/* cleanup_text - content already in memory: lines separated by LF (the
+ * last one may lack it), each through cleanup_line() */
+int cleanup_text(struct cleanup *c, const char *text, size_t len)
+{
+	const char *s = text, *end = text + len;
+	int rc = 0;
+
+	while (s < end && rc == 0) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t n = nl ? (size_t)(nl - s) : (size_t)(end - s);
+
+		rc = cleanup_line(c, s, n);
+		s += n + (nl != NULL);
+	}
+	return rc;
 }
 
 /* cleanup_line_cont - the rest of an over-long line whose first part went
@@ -427,6 +452,7 @@ static void cleanup_free(struct cleanup *c)
 	for (size_t i = 0; i < c->nrcpt; i++) {
 		free(c->rcpt[i].address);
 		free(c->rcpt[i].orcpt);
+		free(c->rcpt[i].original);
 	}
 	free(c->rcpt);
 	strv_free(&c->bcc);
@@ -610,7 +636,9 @@ static int write_envelope(struct cleanup *c)
 	/* Postfix 3.7 queues the sender_bcc_maps address first */
 	ret = add_bccs(c, &seen, g->sender_bcc, "sender_bcc_maps", buf_cstr(&sender));
 	for (size_t i = 0; i < c->nrcpt && ret == 0; i++)
-		ret = add_recipient(c, &seen, c->rcpt[i].address, c->rcpt[i].orcpt,
+		ret = add_recipient(c, &seen,
+				    c->rcpt[i].original ? c->rcpt[i].original : c->rcpt[i].address,
+				    c->rcpt[i].orcpt,
 				    c->rcpt[i].notify,
 				    c->redirect ? c->redirect : c->rcpt[i].address, true);
 	for (size_t i = 0; i < c->bcc.n && ret == 0; i++)

@@ -4,8 +4,10 @@
  * masquerading), header/body checks, duplicate recipients, then write and
  * fsync (group commit) before the caller may say 250.
  *
- * Used in-process by smtpd (event-driven) and by local submission
- * (sendmail/pickup). Content arrives one logical line at a time, without
+ * Used in-process by smtpd (event-driven), by local submission
+ * (sendmail/pickup) and by local delivery for the mail it forwards
+ * (aliases, .forward: proto "local", internal, as Postfix's local(8)
+ * hands such mail to cleanup: rewritten, not checked again). Content arrives one logical line at a time, without
  * the line terminator, already dot-unstuffed; the rest of an over-long
  * line that the reader had to cut goes to cleanup_line_cont(), which joins
  * it to the line before (no line break is added).
@@ -52,6 +54,8 @@ struct cleanup_client {
 	const char *tls_summary;	/* "(using TLSv1.3 with cipher … (256/256 bits))" */
 	const char *server_name;	/* myhostname of the receiving service */
 	const char *local_user;		/* sendmail: the submitting login */
+	bool internal;			/* mail the system sends on itself (local(8)
+					 * forwarding): no header/body checks */
 };
 
 /* DSN NOTIFY bits (RFC 3461) */
@@ -82,8 +86,12 @@ void cleanup_sender(struct cleanup *c, const char *sender, const char *ret,
 		    const char *envid, long declared_size, bool smtputf8);
 void cleanup_recipient(struct cleanup *c, const char *rcpt, const char *orcpt,
 		       unsigned notify);
+/* The same with the original recipient kept from an earlier queue file. */
+void cleanup_recipient_orig(struct cleanup *c, const char *rcpt, const char *orcpt,
+			    unsigned notify, const char *original);
 int cleanup_line(struct cleanup *c, const char *line, size_t len);
 int cleanup_line_cont(struct cleanup *c, const char *text, size_t len);
+int cleanup_text(struct cleanup *c, const char *text, size_t len);
 
 /* Actions from access tables and policy services (access(5)). */
 void cleanup_hold(struct cleanup *c, const char *reason);

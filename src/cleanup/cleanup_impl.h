@@ -28,6 +28,7 @@ struct cleanup_rcpt {
 	char *address;		/* as given */
 	char *orcpt;		/* DSN ORCPT or NULL */
 	unsigned notify;
+	char *original;		/* original recipient from an earlier queue file, or NULL */
 };
 
 /* Per-process settings, read once by cleanup_init(). */

@@ -304,6 +304,45 @@ static void test_local_submission(void **state)
 	buf_free(&want);
 }
 
+/* test_internal_forward - what local delivery forwards: virtual aliasing
+ * and the original recipient kept, no header checks, a bare Received: */
+static void test_internal_forward(void **state)
+{
+	struct cleanup_client cl = { .proto = "local", .name = "localhost", .internal = true };
+	struct buf id = BUF_INIT, reply = BUF_INIT, content = BUF_INIT, want = BUF_INIT,
+		   err = BUF_INIT;
+	const char *text = "Delivered-To: list@example.com\nSubject: reject-me\n\nbody";
+	struct cleanup *c;
+	struct qfile *q;
+
+	buf_reset(&logged);
+	c = cleanup_open(*state, &cl, &err);
+	assert_non_null(c);
+	cleanup_sender(c, "s@remote.example", "HDRS", "env1", 0, false);
+	cleanup_recipient_orig(c, "alias@example.com", "rfc822;orig@example.com",
+			       CLEANUP_NOTIFY_FAILURE, "list@example.com");
+	assert_int_equal(cleanup_text(c, text, strlen(text)), 0);
+	assert_int_equal(cleanup_finish_sync(c, &id, &reply), 0);
+	q = open_queued("incoming", id.data, &content);
+	buf_printf(&want, "Received: by mx.example.com (Outpost)\n\tid %s; ", id.data);
+	assert_true(str_has_prefix(content.data, want.data));
+	assert_non_null(strstr(content.data, "\nDelivered-To: list@example.com\n"
+					     "Subject: reject-me\n"));
+	assert_string_equal(qfile_attr(q, QATTR_ENVID), "env1");
+	assert_string_equal(qfile_attr(q, QATTR_RET), "HDRS");
+	assert_int_equal(q->nrcpt, 3);	/* two alias members and alias's BCC */
+	assert_string_equal(q->rcpt[0].address, "bob@remote.example");
+	assert_string_equal(q->rcpt[0].original, "list@example.com");
+	assert_string_equal(q->rcpt[0].orcpt, "rfc822;orig@example.com");
+	assert_int_equal(q->rcpt[0].notify, CLEANUP_NOTIFY_FAILURE);
+	qfile_free(&q);
+	buf_free(&id);
+	buf_free(&reply);
+	buf_free(&content);
+	buf_free(&want);
+	buf_free(&err);
+}
+
 struct fail_case {
 	const char *what;
 	const char *text;
@@ -583,6 +622,7 @@ int main(void)
 		cmocka_unit_test(test_remote),
 		cmocka_unit_test(test_local_client),
 		cmocka_unit_test(test_local_submission),
+		cmocka_unit_test(test_internal_forward),
 		cmocka_unit_test(test_failures),
 		cmocka_unit_test(test_actions),
 		cmocka_unit_test(test_discard_redirect),

@@ -95,22 +95,13 @@ static void on_done(void *ctx, int status, const char *queue_id, const char *rep
 static int feed_content(struct cleanup *c, struct qfile *q)
 {
 	struct buf text = BUF_INIT;
-	const char *s, *end;
-	int rc = 0;
+	int rc;
 
 	if (qfile_read_content(q, &text, 0) < 0) {
 		buf_free(&text);
 		return -1;
 	}
-	s = text.data;
-	end = text.data + text.len;
-	while (s < end && rc == 0) {
-		const char *nl = memchr(s, '\n', (size_t)(end - s));
-		size_t len = nl ? (size_t)(nl - s) : (size_t)(end - s);
-
-		rc = cleanup_line(c, s, len);
-		s += len + (nl != NULL);
-	}
+	rc = cleanup_text(c, text.data ? text.data : "", text.len);
 	buf_free(&text);
 	return rc;
 }
