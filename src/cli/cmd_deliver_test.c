@@ -16,7 +16,8 @@
  * the service's -o overrides) on the file's bytes and prints a JSON array
  * of per-recipient results (one array per run with --repeat, which hands
  * the same batch to the agent N times in one process, as qmgr does for a
- * busy destination); the Postfix-style log lines go to stderr.
+ * busy destination); the Postfix-style log lines go to stderr. Mail the
+ * local agent forwards goes through cleanup into incoming/, as under qmgr.
  * "<>" means the null address.
  *
  * Public: cmd_deliver_test.
@@ -34,6 +35,7 @@
 
 #include "cleanup/cleanup.h"
 #include "cli/commands.h"
+#include "cli/queue_services.h"
 #include "config/config.h"
 #include "deliver/deliver.h"
 #include "lib/buf.h"
@@ -369,8 +371,10 @@ int cmd_deliver_test(int argc, char **argv)
 	}
 	if (strcmp(argv[i], "route") == 0)
 		ret = cmd_route(cf, argc - i, argv + i);
-	else if (strcmp(argv[i], "deliver") == 0)
+	else if (strcmp(argv[i], "deliver") == 0) {
+		deliver_set_resubmit(cli_resubmit);	/* forwarded mail through cleanup, as qmgr's agents */
 		ret = cmd_deliver(cf, argc - i, argv + i);
+	}
 	else
 		ret = usage();
 	config_free(&cf);

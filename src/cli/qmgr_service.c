@@ -1,7 +1,8 @@
 /*
  * qmgr_service - the qmgr service as the master runs it: hands the
  * delivery agents of src/deliver to the queue manager (which cannot include
- * deliver headers itself: they are siblings), then runs it.
+ * deliver headers itself: they are siblings), and the agents the way into
+ * cleanup for mail they forward, then runs it.
  *
  * Public: cli_qmgr_main.
  */
@@ -15,5 +16,6 @@ int cli_qmgr_main(struct config *cf, const struct master_service *svc, const int
 		  size_t nfds)
 {
 	qmgr_register_agents(deliver_agents, (size_t)-1);
+	deliver_set_resubmit(cli_resubmit);
 	return qmgr_service_main(cf, svc, fds, nfds);
 }

@@ -15,7 +15,8 @@
  *
  * Public: deliver_agents[], deliver_agent_find, deliver_set, deliver_set_all,
  * deliver_content_read, deliver_prepend_headers, deliver_loop_check,
- * deliver_as_user, deliver_status_name, deliver_log_result.
+ * deliver_as_user, deliver_status_name, deliver_log_result,
+ * deliver_set_resubmit, deliver_resubmit.
  */
 #ifndef OUTPOST_DELIVER_DELIVER_H
 #define OUTPOST_DELIVER_DELIVER_H
@@ -24,6 +25,7 @@
 #include <sys/types.h>
 
 #include "lib/buf.h"
+#include "lib/str.h"
 #include "mail/delivery.h"
 
 extern const struct delivery_agent deliver_agents[];
@@ -72,6 +74,32 @@ struct deliver_outcome {
 typedef void (*deliver_as_fn)(void *ctx, struct deliver_outcome *out);
 void deliver_as_user(uid_t uid, gid_t gid, const char *name, deliver_as_fn fn,
 		     void *ctx, struct deliver_outcome *out);
+
+/*
+ * Mail that local delivery forwards (aliases, .forward, :include:) is a new
+ * message and goes through cleanup like any local submission, so that
+ * canonical(5), virtual(5) and masquerading reach the new recipients.
+ * cleanup is a sibling module: the program that runs the agents (cli)
+ * hands over the way in with deliver_set_resubmit(); without one,
+ * forwarding defers.
+ */
+struct deliver_resubmit {
+	const char *sender;		/* "" for the null sender */
+	const char *envid, *ret;	/* DSN ENVID and RET, or NULL */
+	bool smtputf8;
+	const struct strv *rcpt;	/* the new recipients */
+	const char *orcpt;		/* DSN ORCPT for each, or NULL */
+	const char *original;		/* their original recipient, or NULL */
+	unsigned notify;		/* QFILE_NOTIFY_* bits, 0 = not given */
+	const char *prepend;		/* header lines to put on top, or "" */
+	const struct buf *content;	/* the message, LF line ends */
+};
+/* 0 with the new queue ID, or -1 with the reason ("451 4.3.0 …") */
+typedef int (*deliver_resubmit_fn)(struct config *cf, const struct deliver_resubmit *m,
+				   struct buf *queue_id, struct buf *err);
+void deliver_set_resubmit(deliver_resubmit_fn fn);
+int deliver_resubmit(struct config *cf, const struct deliver_resubmit *m,
+		     struct buf *queue_id, struct buf *err);
 
 /* Fill an outcome like deliver_set. */
 void deliver_outcome_set(struct deliver_outcome *o, const char *dsn,

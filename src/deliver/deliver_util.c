@@ -5,7 +5,8 @@
  *
  * Public: deliver_set, deliver_set_all, deliver_status_name,
  * deliver_log_result, deliver_content_read, deliver_prepend_headers,
- * deliver_loop_check, deliver_as_user, deliver_outcome_set.
+ * deliver_loop_check, deliver_as_user, deliver_outcome_set,
+ * deliver_set_resubmit, deliver_resubmit.
  * Bad input: none from the network here; I/O errors come back as -1 with
  * errno, identity changes that fail become a 4.3.0 outcome.
  */
@@ -22,6 +23,26 @@
 
 #include "lib/log.h"
 #include "lib/str.h"
+
+static deliver_resubmit_fn resubmit_fn;	/* set by the program that runs the agents */
+
+/* deliver_set_resubmit - how forwarded mail reaches cleanup in this process */
+void deliver_set_resubmit(deliver_resubmit_fn fn)
+{
+	resubmit_fn = fn;
+}
+
+/* deliver_resubmit - a forwarded message into cleanup; -1 with err when
+ * that fails or this program gave no way there */
+int deliver_resubmit(struct config *cf, const struct deliver_resubmit *m,
+		     struct buf *queue_id, struct buf *err)
+{
+	if (resubmit_fn == NULL) {
+		buf_set(err, "451 4.3.0 mail forwarding is not available in this program");
+		return -1;
+	}
+	return resubmit_fn(cf, m, queue_id, err);
+}
 
 /* status_of - delivery status from an enhanced status code's class */
 static enum delivery_status status_of(const char *dsn)

@@ -10,7 +10,8 @@
  *      destinations: "|command", "/file" (a trailing slash = Maildir),
  *      ":include:/file", "\user" (that user's mailbox), or an address —
  *      a local one is delivered here recursively, anything else is
- *      forwarded in a new queue file (the sender is kept, or becomes
+ *      forwarded as a new message through cleanup, so canonical and
+ *      virtual alias rewriting apply to it (the sender is kept, or becomes
  *      owner-NAME@$myorigin when that alias exists; Delivered-To is
  *      prepended so loops are caught).
  *   2. the passwd entry (none: 5.1.1 unknown user), then the first
@@ -39,7 +40,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "deliver/deliver_maps.h"
@@ -622,44 +622,50 @@ done:
 	buf_free(&err);
 }
 
-/* forward_mail - the collected remote addresses in a new queue file */
+/* forward_notify - NOTIFY of the forwarded copy: SUCCESS is answered
+ * here (the forward is the success the sender asked about, as Postfix's
+ * "alias expanded"), the rest travels on */
+static unsigned forward_notify(unsigned notify)
+{
+	if (!(notify & QFILE_NOTIFY_SUCCESS))
+		return notify;
+	notify &= ~QFILE_NOTIFY_SUCCESS;
+	return notify ? notify : QFILE_NOTIFY_NEVER;
+}
+
+/* forward_mail - the collected remote addresses as a new message through
+ * cleanup (canonical and virtual alias rewriting apply to them). The
+ * sender is kept, or becomes owner-ALIAS, which makes the addresses new
+ * recipients of a list (no ORCPT, original recipient or NOTIFY passed on);
+ * otherwise ORCPT, the original recipient and NOTIFY go with them, and
+ * ENVID and RET with the message. */
 static void forward_mail(struct local_ctx *lc)
 {
-	struct buf err = BUF_INIT, hdr = BUF_INIT;
-	struct qfile_writer *w;
-	struct timeval tv;
-	char id[QFILE_ID_MAX];
+	struct buf err = BUF_INIT, hdr = BUF_INIT, id = BUF_INIT;
+	const struct delivery *d = lc->d;
+	bool list = lc->owner.len && *d->sender;
+	struct deliver_resubmit m = {
+		.sender = list ? buf_cstr(&lc->owner) : d->sender,
+		.envid = d->envid,
+		.ret = d->ret,
+		.smtputf8 = d->smtputf8,
+		.rcpt = &lc->forward,
+		.orcpt = list ? NULL : lc->r->orcpt,
+		.original = list ? NULL : lc->r->original ? lc->r->original : lc->r->address,
+		.notify = list ? 0 : forward_notify(lc->r->notify),
+		.content = lc->content,
+	};
 
-	w = qfile_create(config_str(lc->cf, "queue_directory"), "incoming", &err);
-	if (w == NULL) {
-		merge_set(lc, "4.3.0", "cannot forward mail: %s", buf_cstr(&err));
-		goto done;
-	}
-	gettimeofday(&tv, NULL);
-	/* Postfix keeps the sender, or uses owner-ALIAS; a null sender stays null */
-	qfile_set_sender(w, lc->owner.len && *lc->d->sender ? buf_cstr(&lc->owner) : lc->d->sender);
-	qfile_set_arrival(w, &tv);
-	for (size_t i = 0; i < lc->forward.n; i++)
-		qfile_add_rcpt(w, lc->forward.v[i], lc->r->orcpt, lc->r->original ? lc->r->original
-										   : lc->r->address,
-			       lc->r->notify);
 	if (prepend_delivered(lc, "forward"))
 		buf_printf(&hdr, "Delivered-To: %s\n", lc->r->address);
-	snprintf(id, sizeof(id), "%s", qfile_writer_id(w));
-	if (qfile_append(w, buf_cstr(&hdr), hdr.len) < 0
-	    || qfile_append(w, buf_cstr(lc->content), lc->content->len) < 0
-	    || qfile_commit(&w, &err) < 0) {
-		if (w)
-			qfile_abort(&w);
-		merge_set(lc, "4.3.0", "cannot forward mail: %s",
-			  err.len ? buf_cstr(&err) : strerror(errno));
-		goto done;
-	}
-	qfile_wakeup(config_str(lc->cf, "queue_directory"), "W");
-	merge_set(lc, "2.0.0", "forwarded as %s", id);
-done:
+	m.prepend = buf_cstr(&hdr);
+	if (deliver_resubmit(lc->cf, &m, &id, &err) < 0)
+		merge_set(lc, "4.3.0", "cannot forward mail: %s", buf_cstr(&err));
+	else
+		merge_set(lc, "2.0.0", "forwarded as %s", buf_cstr(&id));
 	buf_free(&err);
 	buf_free(&hdr);
+	buf_free(&id);
 }
 
 /* local_one - one recipient */
