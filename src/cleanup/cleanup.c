@@ -2,8 +2,8 @@
  * cleanup - one message from smtpd or pickup into a durable queue file.
  *
  * Public (cleanup.h): cleanup_init, cleanup_shutdown, cleanup_open,
- * cleanup_queue_id, cleanup_sender, cleanup_recipient, cleanup_line,
- * cleanup_line_cont,
+ * cleanup_queue_id, cleanup_sender, cleanup_body_8bit, cleanup_recipient,
+ * cleanup_recipient_orig, cleanup_line, cleanup_line_cont, cleanup_text,
  * cleanup_hold, cleanup_discard, cleanup_filter, cleanup_redirect,
  * cleanup_bcc, cleanup_prepend, cleanup_finish, cleanup_finish_sync,
  * cleanup_abort.
@@ -333,6 +333,12 @@ void cleanup_sender(struct cleanup *c, const char *sender, const char *ret,
 	c->smtputf8 = smtputf8;
 }
 
+/* cleanup_body_8bit - BODY=8BITMIME, for the queue file */
+void cleanup_body_8bit(struct cleanup *c, bool yes)
+{
+	c->body_8bit = yes;
+}
+
 /* cleanup_recipient - one envelope recipient as received */
 void cleanup_recipient(struct cleanup *c, const char *rcpt, const char *orcpt,
 		       unsigned notify)
@@ -627,6 +633,8 @@ static int write_envelope(struct cleanup *c)
 		qfile_add_attr(c->w, QATTR_RET, c->ret);
 	if (c->smtputf8)
 		qfile_add_attr(c->w, QATTR_SMTPUTF8, "1");
+	if (c->body_8bit)
+		qfile_add_attr(c->w, QATTR_8BIT, "1");
 	if (c->hold)
 		qfile_add_attr(c->w, QATTR_HOLD, *c->hold ? c->hold : "hold");
 	if (c->filter && *c->filter)

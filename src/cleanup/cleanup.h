@@ -84,6 +84,9 @@ struct cleanup *cleanup_open(struct config *cf, const struct cleanup_client *c,
 const char *cleanup_queue_id(const struct cleanup *c);
 void cleanup_sender(struct cleanup *c, const char *sender, const char *ret,
 		    const char *envid, long declared_size, bool smtputf8);
+/* BODY=8BITMIME was declared: kept in the queue file, so that the SMTP
+ * client declares it again on the way out. */
+void cleanup_body_8bit(struct cleanup *c, bool yes);
 void cleanup_recipient(struct cleanup *c, const char *rcpt, const char *orcpt,
 		       unsigned notify);
 /* The same with the original recipient kept from an earlier queue file. */

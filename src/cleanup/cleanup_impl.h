@@ -77,6 +77,7 @@ struct cleanup {
 	char *ret, *envid;
 	long declared_size;
 	bool smtputf8;
+	bool body_8bit;		/* BODY=8BITMIME */
 	struct cleanup_rcpt *rcpt;
 	size_t nrcpt, rcpt_cap;
 	struct strv bcc;		/* access/header BCC actions */

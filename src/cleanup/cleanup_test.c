@@ -238,6 +238,7 @@ static void test_remote(void **state)
 	assert_string_equal(q->rcpt[0].orcpt, "rfc822;r@remote.example");
 	assert_string_equal(q->rcpt[0].original, "r@remote.example");
 	assert_string_equal(qfile_attr(q, "client_address"), "192.0.2.1");
+	assert_null(qfile_attr(q, QATTR_8BIT));
 	assert_non_null(strstr(logged.data, ": message-id=<>"));
 	qfile_free(&q);
 	buf_free(&id);
@@ -319,6 +320,7 @@ static void test_internal_forward(void **state)
 	c = cleanup_open(*state, &cl, &err);
 	assert_non_null(c);
 	cleanup_sender(c, "s@remote.example", "HDRS", "env1", 0, false);
+	cleanup_body_8bit(c, true);
 	cleanup_recipient_orig(c, "alias@example.com", "rfc822;orig@example.com",
 			       CLEANUP_NOTIFY_FAILURE, "list@example.com");
 	assert_int_equal(cleanup_text(c, text, strlen(text)), 0);
@@ -330,6 +332,7 @@ static void test_internal_forward(void **state)
 					     "Subject: reject-me\n"));
 	assert_string_equal(qfile_attr(q, QATTR_ENVID), "env1");
 	assert_string_equal(qfile_attr(q, QATTR_RET), "HDRS");
+	assert_string_equal(qfile_attr(q, QATTR_8BIT), "1");
 	assert_int_equal(q->nrcpt, 3);	/* two alias members and alias's BCC */
 	assert_string_equal(q->rcpt[0].address, "bob@remote.example");
 	assert_string_equal(q->rcpt[0].original, "list@example.com");

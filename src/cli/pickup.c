@@ -144,6 +144,7 @@ static bool take_one(struct pickup *p, const char *id)
 	cleanup_sender(c, q->sender, qfile_attr(q, QATTR_RET), qfile_attr(q, QATTR_ENVID),
 		       (long)q->content_length,
 		       (v = qfile_attr(q, QATTR_SMTPUTF8)) && strcmp(v, "1") == 0);
+	cleanup_body_8bit(c, (v = qfile_attr(q, QATTR_8BIT)) && strcmp(v, "1") == 0);
 	for (size_t i = 0; i < q->nrcpt; i++)
 		cleanup_recipient(c, q->rcpt[i].address, q->rcpt[i].orcpt, q->rcpt[i].notify);
 	p->busy = true;

@@ -37,6 +37,7 @@ int cli_resubmit(struct config *cf, const struct deliver_resubmit *m, struct buf
 	if ((c = cleanup_open(cf, &cl, err)) == NULL)
 		goto done;
 	cleanup_sender(c, m->sender, m->ret, m->envid, (long)m->content->len, m->smtputf8);
+	cleanup_body_8bit(c, m->body_8bit);
 	for (size_t i = 0; i < m->rcpt->n; i++)
 		cleanup_recipient_orig(c, m->rcpt->v[i], m->orcpt, m->notify, m->original);
 	if (cleanup_text(c, m->prepend, strlen(m->prepend)) < 0 ||

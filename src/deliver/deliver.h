@@ -87,6 +87,7 @@ struct deliver_resubmit {
 	const char *sender;		/* "" for the null sender */
 	const char *envid, *ret;	/* DSN ENVID and RET, or NULL */
 	bool smtputf8;
+	bool body_8bit;			/* BODY=8BITMIME */
 	const struct strv *rcpt;	/* the new recipients */
 	const char *orcpt;		/* DSN ORCPT for each, or NULL */
 	const char *original;		/* their original recipient, or NULL */

@@ -638,7 +638,7 @@ static unsigned forward_notify(unsigned notify)
  * sender is kept, or becomes owner-ALIAS, which makes the addresses new
  * recipients of a list (no ORCPT, original recipient or NOTIFY passed on);
  * otherwise ORCPT, the original recipient and NOTIFY go with them, and
- * ENVID and RET with the message. */
+ * ENVID, RET, SMTPUTF8 and BODY=8BITMIME with the message. */
 static void forward_mail(struct local_ctx *lc)
 {
 	struct buf err = BUF_INIT, hdr = BUF_INIT, id = BUF_INIT;
@@ -649,6 +649,7 @@ static void forward_mail(struct local_ctx *lc)
 		.envid = d->envid,
 		.ret = d->ret,
 		.smtputf8 = d->smtputf8,
+		.body_8bit = d->body_8bit,
 		.rcpt = &lc->forward,
 		.orcpt = list ? NULL : lc->r->orcpt,
 		.original = list ? NULL : lc->r->original ? lc->r->original : lc->r->address,

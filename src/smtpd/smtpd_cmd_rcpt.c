@@ -68,6 +68,7 @@ static bool open_queue_file(struct smtpd_session *s)
 	cleanup_sender(s->cleanup, s->sender, s->mail.ret.len ? buf_cstr(&s->mail.ret) : NULL,
 		       s->mail.envid.len ? buf_cstr(&s->mail.envid) : NULL, s->mail.size,
 		       s->mail.smtputf8);
+	cleanup_body_8bit(s->cleanup, s->mail.body_8bit);
 	smtpd_effects_flush(s);
 	return true;
 }

@@ -6,7 +6,7 @@ agent takes it to a next hop that announces DSN (RawServer "record").
 What Postfix 3.7 does, and these tests check (recorded with a scratch
 Postfix relaying to the same kind of sink): the forwarded copy is a new
 queue file ("forwarded as ID"), with "Received: by HOST (…) id ID" above
-the Delivered-To header; the sender, ENVID, RET and ORCPT stay; NOTIFY
+the Delivered-To header; the sender, ENVID, RET, BODY and ORCPT stay; NOTIFY
 loses SUCCESS (the forward itself answers it); header_checks do not run
 a second time; with an owner- alias the sender becomes owner-NAME and
 the members are new recipients of a list.
@@ -53,7 +53,7 @@ def test_alias_forward_goes_through_virtual_alias_maps(outpost):
                "Message-ID: <fwd1@sender.test>\r\n\r\nbody\r\n")
         with srv.smtp() as c:
             c.ehlo("client.test")
-            c.mail("s@sender.test", ["RET=HDRS", "ENVID=env123"])
+            c.mail("s@sender.test", ["RET=HDRS", "ENVID=env123", "BODY=8BITMIME"])
             c.rcpt("fwd@mx.example.test", ["NOTIFY=SUCCESS,FAILURE",
                                            "ORCPT=rfc822;orig@example.test"])
             c.data(msg)
@@ -71,6 +71,7 @@ def test_alias_forward_goes_through_virtual_alias_maps(outpost):
         sink.stop()
     mails = [c for c in sink.commands if c.startswith("MAIL FROM:<s@sender.test>")]
     assert mails and "RET=HDRS" in mails[0] and "ENVID=env123" in mails[0], sink.commands
+    assert "BODY=8BITMIME" in mails[0], sink.commands
     fwd = [r for r in rcpt_lines(sink) if "final@new.example" in r][0]
     assert fwd == "RCPT TO:<final@new.example> NOTIFY=FAILURE ORCPT=rfc822;orig@example.test"
     body = sink.body.decode()
