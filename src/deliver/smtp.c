@@ -199,10 +199,37 @@ static void nexthop_of(struct delivery *d, bool lmtp, struct buf *out, struct bu
 	}
 }
 
+/* settings_for - the transport's settings, kept for later deliveries of
+ * this agent process (the TLS context, SASL and generic tables are costly
+ * to set up); NULL with err when they cannot be loaded */
+static struct smtp_settings *settings_for(struct config *cf, bool lmtp, struct buf *err)
+{
+	static struct smtp_settings kept;
+	static struct config *kept_cf;
+	static bool kept_lmtp, valid;
+
+	if (valid && kept_cf == cf && kept_lmtp == lmtp) {
+		strv_free(&kept.env);
+		return &kept;
+	}
+	if (valid)
+		free_settings(&kept);
+	memset(&kept, 0, sizeof(kept));
+	valid = false;
+	if (load_settings(cf, lmtp, &kept, err) < 0) {
+		free_settings(&kept);
+		return NULL;
+	}
+	kept_cf = cf;
+	kept_lmtp = lmtp;
+	valid = true;
+	return &kept;
+}
+
 /* smtp_agent - the shared body of the smtp and lmtp agents */
 static void smtp_agent(struct delivery *d, bool lmtp)
 {
-	struct smtp_settings s = { 0 };
+	struct smtp_settings *s;
 	struct smtp_dns_opts o = { 0 };
 	struct smtp_hosts hosts = { 0 };
 	struct smtp_dns_error derr = { .text = BUF_INIT };
@@ -215,7 +242,7 @@ static void smtp_agent(struct delivery *d, bool lmtp)
 	bool pending = true;
 
 	signal(SIGPIPE, SIG_IGN);
-	if (load_settings(d->cf, lmtp, &s, &err) < 0) {
+	if ((s = settings_for(d->cf, lmtp, &err)) == NULL) {
 		deliver_set_all(d, "4.3.0", "none", "%s", buf_cstr(&err));
 		goto done;
 	}
@@ -223,7 +250,7 @@ static void smtp_agent(struct delivery *d, bool lmtp)
 		deliver_set_all(d, "4.3.0", "none", "cannot read queue file: %m");
 		goto done;
 	}
-	if (map_envelope(&s, d, &err) < 0 || map_content(&s, &content, &err) < 0) {
+	if (map_envelope(s, d, &err) < 0 || map_content(s, &content, &err) < 0) {
 		deliver_set_all(d, "4.3.0", "none", "%s", buf_cstr(&err));
 		goto done;
 	}
@@ -247,9 +274,9 @@ static void smtp_agent(struct delivery *d, bool lmtp)
 	for (size_t i = 0; i < d->nrcpt; i++)
 		states[i] = d->rcpt[i].status == DELIVERY_PENDING ? RCPT_TODO : RCPT_DONE;
 	for (size_t h = 0; h < hosts.n && pending; h++) {
-		smtp_session_run(base, &s, d, buf_cstr(&domain), &hosts.v[h], states, &content, &res);
+		smtp_session_run(base, s, d, buf_cstr(&domain), &hosts.v[h], states, &content, &res);
 		if (res.reused_dead)	/* the cache is empty now: same host, new connection */
-			smtp_session_run(base, &s, d, buf_cstr(&domain), &hosts.v[h], states, &content,
+			smtp_session_run(base, s, d, buf_cstr(&domain), &hosts.v[h], states, &content,
 					 &res);
 		if (res.host_failed)
 			log_info("%s (trying the next host if any)", buf_cstr(&res.text));
@@ -279,7 +306,6 @@ static void smtp_agent(struct delivery *d, bool lmtp)
 		buf_free(&r);
 	}
 done:
-	free_settings(&s);
 	smtp_hosts_free(&hosts);
 	buf_free(&derr.text);
 	buf_free(&res.text);
