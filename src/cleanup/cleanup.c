@@ -97,6 +97,18 @@ static int open_maps(struct config *cf, const char *name, struct table_list **ou
 	return 0;
 }
 
+/* header_from_format - "standard" (Name <addr>) or "obsolete" (addr (Name)) */
+static int header_from_format(struct config *cf, bool *obsolete, struct buf *err)
+{
+	const char *v = config_str(cf, "header_from_format");
+
+	*obsolete = str_eq_case(v, "obsolete");
+	if (*obsolete || str_eq_case(v, "standard"))
+		return 0;
+	buf_printf(err, "header_from_format: unknown value \"%s\" (use standard or obsolete)", v);
+	return -1;
+}
+
 /* cleanup_cf_new - settings and tables of one cleanup service */
 static struct cleanup_cf *cleanup_cf_new(const char *service, struct config *cf,
 					 struct config *owned, struct buf *err)
@@ -120,7 +132,8 @@ static struct cleanup_cf *cleanup_cf_new(const char *service, struct config *cf,
 	config_list(cf, "always_bcc", &g->always_bcc);
 	rewrite_cf_init(&g->rw);
 	rewrite_cf_init(&g->rw_plain);
-	if ((strv_contains(&g->header_rewrite_clients, "permit_mynetworks") &&
+	if (header_from_format(cf, &g->from_obsolete, err) < 0 ||
+	    (strv_contains(&g->header_rewrite_clients, "permit_mynetworks") &&
 	     (g->mynetworks = resolve_list_new("mynetworks", config_str(cf, "mynetworks"),
 					       false, err)) == NULL) ||
 	    rewrite_cf_load(&g->rw, cf, err) < 0 ||
@@ -339,6 +352,13 @@ void cleanup_body_8bit(struct cleanup *c, bool yes)
 	c->body_8bit = yes;
 }
 
+/* cleanup_full_name - empty means none, as with sendmail -F "" */
+void cleanup_full_name(struct cleanup *c, const char *name)
+{
+	free(c->full_name);
+	c->full_name = name && *name ? xstrdup(name) : NULL;
+}
+
 /* cleanup_recipient - one envelope recipient as received */
 void cleanup_recipient(struct cleanup *c, const char *rcpt, const char *orcpt,
 		       unsigned notify)
@@ -455,6 +475,7 @@ static void cleanup_free(struct cleanup *c)
 	free(c->sender);
 	free(c->ret);
 	free(c->envid);
+	free(c->full_name);
 	for (size_t i = 0; i < c->nrcpt; i++) {
 		free(c->rcpt[i].address);
 		free(c->rcpt[i].orcpt);

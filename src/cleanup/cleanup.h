@@ -92,6 +92,9 @@ void cleanup_recipient(struct cleanup *c, const char *rcpt, const char *orcpt,
 /* The same with the original recipient kept from an earlier queue file. */
 void cleanup_recipient_orig(struct cleanup *c, const char *rcpt, const char *orcpt,
 			    unsigned notify, const char *original);
+/* cleanup_full_name - the submitter's full name, for a From: header that
+ * cleanup adds (local submission) */
+void cleanup_full_name(struct cleanup *c, const char *name);
 int cleanup_line(struct cleanup *c, const char *line, size_t len);
 int cleanup_line_cont(struct cleanup *c, const char *text, size_t len);
 int cleanup_text(struct cleanup *c, const char *text, size_t len);

@@ -42,6 +42,7 @@ struct cleanup_cf {
 	long header_size_limit;
 	long hopcount_limit;
 	bool always_add_missing_headers;
+	bool from_obsolete;	/* header_from_format = obsolete */
 	bool enable_original_recipient;
 	char *remote_header_rewrite_domain;
 	bool sasl_authenticated_header;
@@ -75,6 +76,7 @@ struct cleanup {
 	/* envelope */
 	char *sender;		/* as given; NULL until cleanup_sender() */
 	char *ret, *envid;
+	char *full_name;	/* sendmail -F, NAME or GECOS; NULL if none */
 	long declared_size;
 	bool smtputf8;
 	bool body_8bit;		/* BODY=8BITMIME */

@@ -298,6 +298,33 @@ static void message_id(struct cleanup *c, struct buf *out)
 	buf_printf(out, "<%s.%s@%s>", stamp, c->id, c->ccf->myhostname);
 }
 
+/* from_value - the address of an added From:, with the submitter's full
+ * name when there is one: "Name <addr>", or "addr (Name)" for
+ * header_from_format = obsolete (parentheses and backslashes escaped
+ * there, so that an odd name cannot end the comment early) */
+static void from_value(struct cleanup *c, const char *ext, bool named, struct buf *out)
+{
+	struct buf phrase = BUF_INIT;
+
+	if (!named || c->full_name == NULL) {
+		buf_puts(out, ext);
+		return;
+	}
+	if (c->ccf->from_obsolete) {
+		buf_printf(out, "%s (", ext);
+		for (const char *p = c->full_name; *p; p++) {
+			if (*p == '(' || *p == ')' || *p == '\\')
+				buf_putc(out, '\\');
+			buf_putc(out, *p == '\r' || *p == '\n' ? ' ' : *p);
+		}
+		buf_putc(out, ')');
+		return;
+	}
+	header_phrase_externalize(c->full_name, &phrase);
+	buf_printf(out, "%s%s<%s>", buf_cstr(&phrase), phrase.len ? " " : "", ext);
+	buf_free(&phrase);
+}
+
 /* add_missing - Message-ID, Date and From (or their Resent- forms) */
 static void add_missing(struct cleanup *c)
 {
@@ -331,7 +358,8 @@ static void add_missing(struct cleanup *c)
 					      &why);
 			header_addr_externalize(buf_cstr(&addr), &ext);
 		}
-		buf_printf(&h, "%sFrom: %s", resent ? "Resent-" : "", ext.data);
+		buf_printf(&h, "%sFrom: ", resent ? "Resent-" : "");
+		from_value(c, buf_cstr(&ext), *buf_cstr(&addr) != '\0', &h);
 		write_text(c, h.data);
 		buf_free(&addr);
 		buf_free(&why);

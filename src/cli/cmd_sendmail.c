@@ -8,6 +8,10 @@
  * When the mail system is down the message stays in maildrop/ and is
  * delivered once Outpost starts: we say so, and still exit 0.
  *
+ * The submitter's full name (-F, else the NAME environment variable, else
+ * the GECOS field of the password file) travels as an envelope attribute;
+ * cleanup uses it only for a From: header it adds, as Postfix does.
+ *
  *	sendmail [-C DIR] [-f SENDER] [-F NAME] [-t] [-i|-oi] [-N DSN] [-R RET]
  *	         [-V ENVID] [-B TYPE] [-bm|-bs|-bp|-bi] [-q[Rsite]] [rcpt …]
  *
@@ -17,6 +21,7 @@
  * exits 64 (EX_USAGE); trouble writing the maildrop exits 75
  * (EX_TEMPFAIL) and nothing is queued.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <pwd.h>
 #include <stdint.h>
@@ -250,47 +255,8 @@ static void extract_headers(const struct buf *hdrs, struct strv *out)
 	strv_free(&resent);
 }
 
-/* has_from - a From: header among the headers */
-static bool has_from(const struct buf *hdrs)
-{
-	const char *p = hdrs->data ? hdrs->data : "";
-
-	for (; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p)) {
-		const struct header_info *hi = header_classify(p, strcspn(p, "\n"));
-
-		if (hi && hi->id == HDR_FROM)
-			return true;
-	}
-	return false;
-}
-
-/* flush_headers - the header block, with From: made from -F if missing */
-static int flush_headers(struct qfile_writer *w, const struct buf *hdrs, const char *full_name,
-			 const char *sender)
-{
-	if (full_name && !has_from(hdrs)) {
-		struct buf from = BUF_INIT;
-		int rc;
-
-		buf_puts(&from, "From: \"");
-		for (const char *c = full_name; *c; c++) {
-			if (*c == '"' || *c == '\\')
-				buf_putc(&from, '\\');
-			if ((unsigned char)*c >= ' ')
-				buf_putc(&from, *c);
-		}
-		buf_printf(&from, "\" <%s>", sender);
-		rc = qfile_append_line(w, from.data, from.len);
-		buf_free(&from);
-		if (rc < 0)
-			return -1;
-	}
-	return hdrs->len ? qfile_append(w, hdrs->data, hdrs->len) : 0;
-}
-
-/* read_message - stdin into the writer; headers kept aside for -t and -F */
-static int read_message(struct qfile_writer *w, const struct sm_opts *o, const char *sender,
-			struct buf *hdrs)
+/* read_message - stdin into the writer; headers kept aside for -t */
+static int read_message(struct qfile_writer *w, const struct sm_opts *o, struct buf *hdrs)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -307,20 +273,14 @@ static int read_message(struct qfile_writer *w, const struct sm_opts *o, const c
 			len--;
 		if (!o->ignore_dots && len == 1 && line[0] == '.')
 			break;
-		if (in_headers && (len == 0 || (hdrs->len == 0 && header_name_len(line, len) == 0))) {
+		if (in_headers && (len == 0 || (hdrs->len == 0 && header_name_len(line, len) == 0)))
 			in_headers = false;	/* an empty line or a body without headers */
-			rc = flush_headers(w, hdrs, o->full_name, sender);
-			if (rc == 0 && len > 0 && hdrs->len == 0 && o->full_name)
-				rc = qfile_append_line(w, "", 0);	/* keep the body a body */
-		}
 		if (in_headers) {
 			buf_append(hdrs, line, len);
 			buf_putc(hdrs, '\n');
-		} else if (rc == 0)
-			rc = qfile_append_line(w, line, len);
+		}
+		rc = qfile_append_line(w, line, len);
 	}
-	if (rc == 0 && in_headers)
-		rc = flush_headers(w, hdrs, o->full_name, sender);
 	free(line);
 	return rc;
 }
@@ -340,18 +300,51 @@ static char *login_name(void)
 	}
 }
 
+/* gecos_name - the full name in the password file: up to the first comma,
+ * each '&' standing for the login name with a capital initial */
+static char *gecos_name(void)
+{
+	struct passwd *pw = getpwuid(getuid());
+	struct buf b = BUF_INIT;
+
+	if (pw == NULL || pw->pw_gecos == NULL)
+		return NULL;
+	for (const char *p = pw->pw_gecos; *p && *p != ','; p++) {
+		if (*p != '&') {
+			buf_putc(&b, *p);
+			continue;
+		}
+		for (const char *l = pw->pw_name; *l; l++)
+			buf_putc(&b, l == pw->pw_name ? toupper((unsigned char)*l) : *l);
+	}
+	return buf_steal(&b);
+}
+
+/* full_name - -F, else $NAME, else the GECOS field; "" means none */
+static char *full_name(const struct sm_opts *o)
+{
+	const char *env = getenv("NAME");
+
+	if (o->full_name)
+		return xstrdup(o->full_name);
+	if (env)
+		return xstrdup(env);
+	return gecos_name();
+}
+
 /* fill_envelope - sender, attributes, recipients */
 static int fill_envelope(struct qfile_writer *w, struct sm_opts *o, const struct buf *hdrs)
 {
 	char *login = login_name();
 	char *sender = o->sender ? strip_angle(o->sender) : xstrdup(login);
+	char *name = full_name(o);
 	struct strv all = STRV_INIT;
 
 	qfile_set_sender(w, sender);
 	qfile_add_attr(w, QATTR_LOCAL_USER, login);
 	qfile_add_attr(w, QATTR_PROTO, "local");
-	if (o->full_name)
-		qfile_add_attr(w, QATTR_FULLNAME, o->full_name);
+	if (name && *name)
+		qfile_add_attr(w, QATTR_FULLNAME, name);
 	if (o->envid)
 		qfile_add_attr(w, QATTR_ENVID, o->envid);
 	if (o->ret)
@@ -370,6 +363,7 @@ static int fill_envelope(struct qfile_writer *w, struct sm_opts *o, const struct
 		free(r);
 	}
 	strv_free(&all);
+	free(name);
 	free(sender);
 	free(login);
 	return qfile_writer_nrcpt(w) > 0 ? 0 : -1;
@@ -381,7 +375,6 @@ static int submit(const char *qdir, struct sm_opts *o)
 	struct buf err = BUF_INIT, hdrs = BUF_INIT;
 	struct qfile_writer *w = qfile_create(qdir, "maildrop", &err);
 	char id[QFILE_ID_MAX];
-	char *sender;
 	int rc = 0;
 
 	if (w == NULL) {
@@ -390,15 +383,13 @@ static int submit(const char *qdir, struct sm_opts *o)
 		return EX_TEMPFAIL_;
 	}
 	snprintf(id, sizeof(id), "%s", qfile_writer_id(w));
-	sender = o->sender ? strip_angle(o->sender) : login_name();
-	if (read_message(w, o, sender, &hdrs) < 0) {
+	if (read_message(w, o, &hdrs) < 0) {
 		rc = EX_TEMPFAIL_;
 		buf_puts(&err, qfile_writer_error(w) ? qfile_writer_error(w) : "read error");
 	}
 	else if (fill_envelope(w, o, &hdrs) < 0) {
 		qfile_abort(&w);
 		buf_free(&hdrs);
-		free(sender);
 		return sm_usage(o->extract ? "no recipient addresses found in message header"
 					   : "recipient addresses must be given on the command line or with -t");
 	} else if (qfile_commit(&w, &err) < 0)
@@ -416,7 +407,6 @@ static int submit(const char *qdir, struct sm_opts *o)
 	}
 	buf_free(&err);
 	buf_free(&hdrs);
-	free(sender);
 	return rc;
 }
 

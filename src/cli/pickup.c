@@ -7,9 +7,10 @@
  * files and cleanup).
  *
  * Trust: a maildrop file is written by any local user. Only the envelope
- * (sender, recipients, NOTIFY/ORCPT, ENVID, RET, BODY) and the content are
- * taken from it; who submitted it comes from the file's owner, never from
- * the file, and every other attribute in it is ignored.
+ * (sender, recipients, NOTIFY/ORCPT, ENVID, RET, BODY), the full name for
+ * an added From: header, and the content are taken from it; who submitted
+ * it comes from the file's owner, never from the file, and every other
+ * attribute in it is ignored.
  *
  * Wake-ups: "W" lines on the FIFO public/pickup (sendmail writes one), and
  * a scan every second as a safety net.
@@ -145,6 +146,7 @@ static bool take_one(struct pickup *p, const char *id)
 		       (long)q->content_length,
 		       (v = qfile_attr(q, QATTR_SMTPUTF8)) && strcmp(v, "1") == 0);
 	cleanup_body_8bit(c, (v = qfile_attr(q, QATTR_8BIT)) && strcmp(v, "1") == 0);
+	cleanup_full_name(c, qfile_attr(q, QATTR_FULLNAME));
 	for (size_t i = 0; i < q->nrcpt; i++)
 		cleanup_recipient(c, q->rcpt[i].address, q->rcpt[i].orcpt, q->rcpt[i].notify);
 	p->busy = true;

@@ -3,7 +3,8 @@
  *
  * Public: header_name_len, header_value_offset, header_find,
  * header_classify, header_unfold, header_addrs_parse, header_addrs_free,
- * header_addr_internalize, header_addr_externalize, header_addr_split.
+ * header_addr_internalize, header_addr_externalize, header_addr_split,
+ * header_phrase_externalize.
  *
  * Bad input: none is fatal. A line that is not "Name:" has a name length
  * of 0; unbalanced quotes, comments and brackets run to the end of text.
@@ -537,4 +538,61 @@ void header_addrs_render(const char *line, size_t len,
 	buf_free(&r.seg);
 	buf_free(&ext);
 	free(t.v);
+}
+
+/* phrase_special - characters that make Postfix quote a whole display name:
+ * RFC 5322 specials plus its own address operators '!' and '%' */
+static bool phrase_special(unsigned char c)
+{
+	return c != 0 && strchr("()<>@,;:\\\".[]!%", c) != NULL;
+}
+
+/* phrase_word - one word of a plain display name; quoted when it holds a
+ * control character, which an atom may not */
+static void phrase_word(struct buf *out, const char *w, size_t n)
+{
+	bool ctl = false;
+
+	for (size_t i = 0; i < n; i++)
+		ctl |= (unsigned char)w[i] < ' ' || w[i] == 0x7f;
+	if (out->len)
+		buf_putc(out, ' ');
+	if (ctl)
+		buf_putc(out, '"');
+	buf_append(out, w, n);
+	if (ctl)
+		buf_putc(out, '"');
+}
+
+/* header_phrase_externalize - a full name as the display name of a From:
+ * header, the way Postfix writes it: line breaks become spaces (a name
+ * never starts a new header); with a special character the whole name is
+ * one quoted string, " and \\ escaped, spacing kept; otherwise its words
+ * joined by single spaces. The result may be empty (a blank name). */
+void header_phrase_externalize(const char *name, struct buf *out)
+{
+	bool special = false;
+	const char *p;
+
+	buf_reset(out);
+	for (p = name; *p; p++)
+		special |= phrase_special((unsigned char)*p);
+	if (special) {
+		buf_putc(out, '"');
+		for (p = name; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				buf_putc(out, '\\');
+			buf_putc(out, *p == '\r' || *p == '\n' ? ' ' : *p);
+		}
+		buf_putc(out, '"');
+		return;
+	}
+	for (p = name; *p;) {
+		size_t n = strcspn(p, " \t\r\n");
+
+		if (n)
+			phrase_word(out, p, n);
+		p += n;
+		p += strspn(p, " \t\r\n");
+	}
 }

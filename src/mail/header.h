@@ -114,5 +114,7 @@ void header_addrs_render(const char *line, size_t len,
 void header_addr_internalize(const char *ext, struct buf *out);
 void header_addr_externalize(const char *intl, struct buf *out);
 void header_addr_split(const char *addr, struct buf *local, struct buf *domain);
+/* header_phrase_externalize - a full name as a display name (may be empty) */
+void header_phrase_externalize(const char *name, struct buf *out);
 
 #endif

@@ -198,6 +198,36 @@ static void test_addr_forms(void **state)
 	buf_free(&d);
 }
 
+/* display names as Postfix's cleanup writes them (tests/fixtures/fullname) */
+static void test_phrase(void **state)
+{
+	static const struct {
+		const char *label, *name, *want;
+	} cases[] = {
+		{ "plain", "John Public", "John Public" },
+		{ "dot quotes all", "John Q. Public", "\"John Q. Public\"" },
+		{ "escapes", "a \"q\" b\\x", "\"a \\\"q\\\" b\\\\x\"" },
+		{ "bang", "a!b", "\"a!b\"" },
+		{ "atext", "a#$&*+/=?^_`{|}~-b'c", "a#$&*+/=?^_`{|}~-b'c" },
+		{ "spaces collapse", "  spaced \t  name  ", "spaced name" },
+		{ "spaces kept when quoted", "a  .  b", "\"a  .  b\"" },
+		{ "line break is a space", "a\r\n.b", "\"a  .b\"" },
+		{ "control word", "ctl\tname\001x", "ctl \"name\001x\"" },
+		{ "utf-8", "N\xc3\xa4me", "N\xc3\xa4me" },
+		{ "blank", "   ", "" },
+	};
+	struct buf out = BUF_INIT;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		header_phrase_externalize(cases[i].name, &out);
+		if (strcmp(buf_cstr(&out), cases[i].want) != 0)
+			fail_msg("%s: got [%s], want [%s]", cases[i].label, buf_cstr(&out),
+				 cases[i].want);
+	}
+	buf_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -207,6 +237,7 @@ int main(void)
 		cmocka_unit_test(test_header_unfold),
 		cmocka_unit_test(test_addr_list_parse),
 		cmocka_unit_test(test_addr_forms),
+		cmocka_unit_test(test_phrase),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
