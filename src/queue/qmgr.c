@@ -28,6 +28,7 @@
 
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "mail/notify.h"
 #include "mail/route.h"
 
 /* recover_active - a crash left messages in active/: take them again */
@@ -215,6 +216,12 @@ int qmgr_service_main(struct config *cf, const struct master_service *svc, const
 	if ((m.route = route_open(cf, &err)) == NULL)
 		log_fatal("cannot set up routing: %s", buf_cstr(&err));
 	load_params(&m);
+	{
+		unsigned classes;
+
+		if (notify_classes(cf, &classes, &err) < 0)
+			log_fatal("%s", buf_cstr(&err));
+	}
 	signal(SIGPIPE, SIG_IGN);
 	m.base = event_base_new();
 	if (m.base == NULL)

@@ -413,8 +413,9 @@ static void delay_warning(struct qmgr *m, struct qmgr_msg *msg, long age)
 		const struct qfile_rcpt *r = &msg->q->rcpt[i];
 		const struct queue_log_entry *d = queue_log_last(&dlog, i);
 
-		if (r->status != QFILE_RCPT_PENDING || (r->notify & QFILE_NOTIFY_NEVER) ||
-		    (r->notify && !(r->notify & QFILE_NOTIFY_DELAY)) || d == NULL)
+		/* NOTIFY is bounce_notify's business: the postmaster's copy
+		 * (notify_classes = delay) lists every delayed recipient */
+		if (r->status != QFILE_RCPT_PENDING || d == NULL)
 			continue;
 		v[n++] = *d;
 	}

@@ -240,6 +240,98 @@ def test_double_bounce_goes_to_postmaster_when_asked(outpost):
     assert msg["To"] == "pm@defer.test"
 
 
+def test_bounce_class_sends_the_postmaster_a_headers_only_copy(outpost):
+    srv = start(outpost, extra="notify_classes = bounce\n"
+                               "bounce_notice_recipient = pmb@defer.test\n")
+    qid = inject(srv, queue_file("alice@src.test",
+                                 ["x@bounce.test", ("quiet@bounce.test", NOTIFY_NEVER)], MSG))
+    sid = notice_id(srv, qid)
+    pid = notice_id(srv, qid, who="postmaster")
+    srv.wait_log(rf"{pid}: from=<double-bounce>, size=\d+, nrcpt=1")
+    msg, parts, blocks = report_parts(read_queued(srv, pid))
+    assert msg["To"] == "pmb@defer.test"
+    assert msg["Subject"] == "Postmaster Copy: Undelivered Mail"
+    # every failed recipient, NOTIFY=NEVER too: that was the sender's choice
+    assert sorted(b["Final-Recipient"] for b in blocks[1:]) == [
+        "rfc822; quiet@bounce.test", "rfc822; x@bounce.test"]
+    assert parts[2].get_content_type() == "text/rfc822-headers"
+    assert "Subject: queue test" in parts[2].get_content()
+    assert "Hello from the queue test." not in parts[2].get_content()
+    # the sender's report is unchanged: the whole message, its one recipient
+    msg, parts, blocks = report_parts(read_queued(srv, sid))
+    assert msg["Subject"] == "Undelivered Mail Returned to Sender"
+    assert [b["Final-Recipient"] for b in blocks[1:]] == ["rfc822; x@bounce.test"]
+    assert parts[2].get_content_type() == "message/rfc822"
+
+
+def test_bounce_class_implies_2bounce(outpost):
+    srv = start(outpost, extra="notify_classes = bounce\n"
+                               "2bounce_notice_recipient = pm2@defer.test\n")
+    qid = inject(srv, queue_file("", ["x@null.test"], MSG))
+    nid = notice_id(srv, qid, who="postmaster")
+    msg, parts, blocks = report_parts(read_queued(srv, nid))
+    assert msg["To"] == "pm2@defer.test"
+    assert msg["Subject"] == "Postmaster Copy: Undelivered Mail"
+    assert parts[2].get_content_type() == "message/rfc822"  # the whole bounce
+
+
+def test_delay_class_sends_the_postmaster_a_copy(outpost):
+    srv = start(outpost, extra="delay_warning_time = 1s\nnotify_classes = delay\n"
+                               "delay_notice_recipient = pmd@defer.test\n")
+    qid = inject(srv, queue_file("alice@src.test", ["slow@defer.test"], MSG,
+                                 arrival=time.time() - 5))
+    notice_id(srv, qid, kind="delay")
+    pid = notice_id(srv, qid, kind="delay", who="postmaster")
+    msg, parts, blocks = report_parts(read_queued(srv, pid))
+    assert msg["To"] == "pmd@defer.test"
+    assert msg["Subject"] == "Postmaster Warning: Delayed Mail"
+    assert blocks[1]["Action"] == "delayed"
+    assert parts[2].get_content_type() == "text/rfc822-headers"
+
+
+def test_default_classes_send_no_bounce_copies(outpost):
+    srv = start(outpost)
+    qid = inject(srv, queue_file("alice@src.test", ["x@bounce.test"], MSG))
+    notice_id(srv, qid)
+    srv.wait_log(rf"{qid}: removed")
+    assert "postmaster non-delivery" not in srv.log()
+
+
+def test_unknown_notify_class_stops_qmgr_with_a_clear_error(outpost):
+    srv = outpost(main=main_cf("notify_classes = bounce, sofware\n"), master=QMGR_ONLY,
+                  files={"transport": TRANSPORT}, wait_log=r"daemon started")
+    srv.wait_log(r'notify_classes: unknown class "sofware"')
+
+
+def test_smtputf8_bounce_uses_global_types(outpost):
+    srv = start(outpost)
+    utf8 = ("From: Jörg <jörg@src.test>\nTo: ü@bounce.test\nSubject: grüße\n\n"
+            "Grüße aus der Warteschlange.\n")
+    qid = inject(srv, queue_file("jörg@src.test", ["ü@bounce.test"], utf8,
+                                 attrs={"smtputf8": "1", "body_8bit": "1"}))
+    nid = notice_id(srv, qid)
+    show = queue_cmd(srv, "show", nid).stdout
+    assert "smtputf8: 1" in show, "the notice is SMTPUTF8 mail itself"
+    raw = read_queued(srv, nid).encode()
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert msg.get_content_type() == "multipart/report"
+    assert not msg.defects
+    parts = list(msg.iter_parts())
+    assert [p.get_content_type() for p in parts] == [
+        "text/plain", "message/global-delivery-status", "message/global"]
+    assert parts[0].get_content_charset() == "utf-8"
+    # Python reads message/global* as one attached message: for the status
+    # part, its headers are the per-message fields and its body the blocks
+    (status,) = parts[1].get_payload()
+    assert status["Reporting-MTA"] == "dns; mx.example.test"
+    rcpt = email.message_from_string(status.get_payload(decode=True).decode().strip() + "\n")
+    assert rcpt["Final-Recipient"] == "rfc822; ü@bounce.test"
+    assert rcpt["Status"] == "5.1.1"
+    (returned,) = parts[2].get_payload()
+    assert returned["Subject"] == "grüße"
+    assert "Grüße aus der Warteschlange." in returned.get_payload(decode=True).decode()
+
+
 def test_defer_backoff_then_deliver_on_flush(outpost):
     srv = start(outpost)
     qid = inject(srv, queue_file("alice@src.test", ["d@defer.test", "ok@discard.test"], MSG))
