@@ -88,6 +88,9 @@ struct smtpd_settings {
 	bool sasl_tls_noplaintext, sasl_tls_noanonymous;
 	bool broken_sasl_clients;
 	char *sasl_password_maps;
+	/* postmaster notices */
+	unsigned notify_classes;	/* NOTIFY_* (mail/notify.h) */
+	long history_flush;		/* smtpd_history_flush_threshold */
 };
 
 /* one process: its listeners, settings and shared services */
@@ -196,7 +199,17 @@ struct smtpd_session {
 	bool out_blocked;	/* replies piled up unread: input paused */
 	bool data_cont;		/* the last DATA piece ended without LF */
 	bool closing;
+	/* postmaster notices (notify_classes) */
+	struct buf transcript;	/* " In:  …" / " Out: …" lines since the last flush */
+	unsigned transcript_lines;
+	unsigned notice_errors;	/* NOTIFY_* classes of the error replies sent */
 };
+
+/* postmaster notices about sessions (smtpd_notice.c) */
+void smtpd_notice_in(struct smtpd_session *s, const char *line, enum smtpd_verb v);
+void smtpd_notice_out(struct smtpd_session *s, const char *text);
+void smtpd_notice_flush(struct smtpd_session *s);
+void smtpd_notice_send(struct smtpd_session *s);
 
 /* session engine (smtpd_session.c) */
 void smtpd_session_start(struct smtpd_server *srv, int fd, const struct sockaddr *sa,

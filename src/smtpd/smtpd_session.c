@@ -84,6 +84,7 @@ void smtpd_reply_raw(struct smtpd_session *s, const char *text)
 {
 	struct evbuffer *out = bufferevent_get_output(s->bev);
 
+	smtpd_notice_out(s, text);
 	evbuffer_add(out, text, strlen(text));
 	evbuffer_add(out, "\r\n", 2);
 	if (log_verbose_level() > 0)
@@ -195,6 +196,7 @@ void smtpd_transaction_reset(struct smtpd_session *s)
 	s->msg_size = 0;
 	s->msg_too_big = false;
 	s->data_error = false;
+	smtpd_notice_flush(s);
 	if (s->checks)
 		smtpd_check_session_reset(s->checks);
 	smtpd_effects_clear(s);
@@ -305,6 +307,7 @@ static void dispatch(struct smtpd_session *s, const char *line)
 	bool esmtp_before = s->esmtp;
 
 	smtpd_parse_line(line, &c);
+	smtpd_notice_in(s, line, c.verb);
 	if (c.verb == VERB_EXPN)	/* not implemented, and Postfix calls it unknown */
 		c.verb = VERB_UNKNOWN;
 	if (line[strspn(line, " \t")] == '\0') {
@@ -833,6 +836,7 @@ static void session_free(struct smtpd_session *s)
 	if (s->dns_req)
 		smtpd_dns_cancel(&s->dns_req);
 	log_disconnect(s);
+	smtpd_notice_send(s);
 	smtpd_transaction_reset(s);
 	if (s->sasl)
 		smtpd_sasl_free(&s->sasl);

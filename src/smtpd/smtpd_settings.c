@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lib/mem.h"
+#include "mail/notify.h"
 #include "smtpd/smtpd.h"
 
 /* sasl_options - smtpd_sasl_security_options words we honour */
@@ -141,7 +142,9 @@ int smtpd_settings_load(struct config *cf, struct smtpd_settings *set, struct bu
 		     &set->sasl_tls_noanonymous);
 	set->broken_sasl_clients = config_bool(cf, "broken_sasl_auth_clients");
 	set->sasl_password_maps = xstrdup(config_str(cf, "smtpd_sasl_password_maps"));
-	if (tls_level(cf, &set->tls_level, err) < 0 || bare_newline(cf, &set->forbid_bare_newline, err) < 0)
+	set->history_flush = config_int(cf, "smtpd_history_flush_threshold");
+	if (notify_classes(cf, &set->notify_classes, err) < 0 ||
+	    tls_level(cf, &set->tls_level, err) < 0 || bare_newline(cf, &set->forbid_bare_newline, err) < 0)
 		return -1;
 	if (set->sasl_enable && strcmp(set->sasl_type, "dovecot") != 0 &&
 	    strcmp(set->sasl_type, "internal") != 0) {

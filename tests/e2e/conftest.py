@@ -25,7 +25,7 @@ main= takes a dict (merged over the defaults below) or a string appended to
 main.cf. files= writes extra files into the config directory
 ({"passwd": "alice $6$..."}); srv.path("passwd") gives their path.
 wait_log=REGEX waits for a log line instead of a port (for instances
-without smtpd). Helpers: free_port(), wait_port(), Outpost.log(), Outpost.wait_log(regex),
+without smtpd). Helpers: free_port(), wait_port(), fill_filesystem(), Outpost.log(), Outpost.wait_log(regex),
 Outpost.smtp(service), Outpost.raw(service) (a plain socket with
 recv_reply()/send()), which other helpers' tests may reuse.
 """
@@ -82,6 +82,19 @@ def wait_port(port, timeout=15.0, host="127.0.0.1"):
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
+
+
+def fill_filesystem(path, leave=100 * 1024):
+    """Fill the file system of path with the file path, then free leave
+    bytes of it again: writes larger than that fail with ENOSPC."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while os.write(fd, b"x" * 65536) > 0:
+            pass
+    except OSError:
+        pass
+    os.close(fd)
+    os.truncate(path, max(os.path.getsize(path) - leave, 0))
 
 
 DNSMASQ = "/usr/sbin/dnsmasq"
