@@ -57,7 +57,7 @@ static const struct notice_text texts[] = {
 			     "This is only a warning: your message has not been delivered\n"
 			     "to the recipients below yet. No action is needed; the mail\n"
 			     "system keeps trying until the time shown in the report.\n" },
-	[BOUNCE_DELIVERED] = { "Successful Mail Delivery Report", "Postmaster Copy: Delivered Mail",
+	[BOUNCE_DELIVERED] = { "Successful Mail Delivery Report", NULL /* never copied */,
 			       "delivered", "2.0.0",
 			       "You asked to be told when your message was delivered: it\n"
 			       "reached the recipients below.\n" },
