@@ -2,7 +2,7 @@
  * smtpd_notice - postmaster notices about SMTP sessions (notify_classes).
  *
  * While notify_classes names a class smtpd reports (bounce, policy,
- * protocol, resource, software), the session keeps a transcript (flushed past smtpd_history_flush_threshold lines at EHLO,
+ * protocol, resource), the session keeps a transcript (flushed past smtpd_history_flush_threshold lines at EHLO,
  * RSET and the end of DATA; AUTH arguments left out) and the classes of
  * its error replies, judged by their enhanced status codes; at the end a
  * session with an error of a listed class sends the transcript to
@@ -27,14 +27,14 @@
 #include "lib/log.h"
 #include "mail/notify.h"
 
-#define NOTICE_CLASSES \
-	(NOTIFY_BOUNCE | NOTIFY_POLICY | NOTIFY_PROTOCOL | NOTIFY_RESOURCE | NOTIFY_SOFTWARE)
+#define NOTICE_CLASSES (NOTIFY_BOUNCE | NOTIFY_POLICY | NOTIFY_PROTOCOL | NOTIFY_RESOURCE)
 #define TRANSCRIPT_MAX	5000	/* lines; a client that never flushes stops adding */
 
 /* notice_class - the notify_classes class of an error reply, from its
  * enhanced status code as Postfix's smtpd flags such errors: syntax and
- * sequence protocol, X.3.0/X.3.1 resource, X.3.5 software, an unknown
- * address or a too big message bounce, other rejects policy */
+ * sequence protocol, X.3.0/X.3.1 (queue file, disk space) resource, an
+ * unknown address or a too big message bounce, other rejects policy.
+ * Nothing smtpd says is "software" in Postfix 3.7's sense. */
 static unsigned notice_class(const char *r)
 {
 	unsigned subject, detail;
@@ -46,9 +46,9 @@ static unsigned notice_class(const char *r)
 		return r[0] == '5' ? NOTIFY_PROTOCOL : 0;	/* "501 Syntax: HELO hostname" */
 	if (subject == 5 || subject == 6 || (subject == 1 && (detail == 3 || detail == 7)))
 		return NOTIFY_PROTOCOL;
-	if (subject == 3)
-		return detail <= 1 ? NOTIFY_RESOURCE : detail == 5 ? NOTIFY_SOFTWARE
-		       : detail == 4 ? NOTIFY_BOUNCE : 0;
+	if (subject == 3)	/* a restriction's broken table (X.3.5) is policy too */
+		return detail <= 1 ? NOTIFY_RESOURCE : detail == 4 ? NOTIFY_BOUNCE
+		       : detail == 5 ? NOTIFY_POLICY : 0;
 	if (subject == 1 && detail <= 1 && cls == '5')
 		return NOTIFY_BOUNCE;
 	return subject == 1 || subject == 2 || subject == 7 ? NOTIFY_POLICY : 0;

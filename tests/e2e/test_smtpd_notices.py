@@ -3,7 +3,8 @@ smtpd sends them: a session with an error of a listed class ends with its
 transcript queued to error_notice_recipient (bounce_notice_recipient for
 "bounce" errors only), from double_bounce_sender. Checked against what
 Debian's Postfix 3.7 does with the same sessions: protocol errors (unknown
-command, bad sequence, syntax), policy rejects (relay denied), a message
+command, bad sequence, syntax), policy rejects (relay denied, and a
+restriction that fails with 451 4.3.5), a message
 over message_size_limit under "bounce", a full disk (452 4.3.1) under the
 default classes (resource, software), which stay quiet about the others.
 """
@@ -13,7 +14,7 @@ import subprocess
 
 import pytest
 
-from conftest import OUTPOST, fill_filesystem
+from conftest import OUTPOST, fill_filesystem, free_port
 
 PM = {"error_notice_recipient": "pmerror@example.test",
       "bounce_notice_recipient": "pmbounce@example.test"}
@@ -88,6 +89,21 @@ def test_policy_reject_needs_the_policy_class(outpost):
         assert [to for to, _ in got] == want
         if want:
             assert " Out: 554 5.7.1 <x@elsewhere.test>: Relay access denied" in got[0][1]
+        srv.stop()
+
+
+def test_broken_restriction_is_policy_not_software(outpost):
+    """Postfix 3.7 reports "451 4.3.5 Server configuration error" from a
+    restriction whose table is missing under policy; a policy service that
+    is down gives Outpost the same reply."""
+    down = f"check_policy_service {{ inet:127.0.0.1:{free_port()}, timeout=1s, try_limit=1 }}"
+    for classes, want in (("software", []), ("policy", ["pmerror@example.test"])):
+        srv = server(outpost, classes, smtpd_recipient_restrictions=down)
+        replies = session(srv, "HELO client.test", "MAIL FROM:<s@remote.test>",
+                          "RCPT TO:<postmaster@example.test>", "QUIT")
+        assert replies[2][1][0].startswith("451 4.3.5 ")
+        got = wait_notice(srv) if want else notices(srv)
+        assert [to for to, _ in got] == want
         srv.stop()
 
 
