@@ -9,7 +9,8 @@
 #include <sqlite3.h>
 #include <cmocka.h>
 
-#include "table/table_sqlite.h"
+#include "table/table_dictcf.h"
+#include "table/table_sqlcf.h"
 #include "table/table_test_util.h"
 
 struct parse_case {
@@ -43,14 +44,14 @@ static void test_parse(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++) {
 		const struct parse_case *c = &parse_cases[i];
-		struct sqlite_cf cf;
+		struct sql_cf cf;
 		struct buf err = BUF_INIT, got = BUF_INIT;
 
 		tt_capture();
-		if (sqlite_cf_parse(c->text, strlen(c->text), "t.cf", &cf, &err) == 0) {
+		if (sql_cf_parse(c->text, strlen(c->text), "t.cf", "sqlite", &cf, &err) == 0) {
 			buf_printf(&got, "%s|%s|%s|%ld", cf.query, cf.result_format, cf.domain,
 				   cf.expansion_limit);
-			sqlite_cf_free(&cf);
+			sql_cf_free(&cf);
 		} else {
 			buf_printf(&got, "!%s", buf_cstr(&err));
 		}
@@ -97,7 +98,7 @@ static void test_expand(void **state)
 		int rc;
 
 		buf_puts(&out, "pre:");
-		rc = sqlite_expand(c->format, c->value, c->key, c->quote, &out);
+		rc = dictcf_expand(c->format, c->value, c->key, c->quote ? dictcf_quote_sql : NULL, NULL, &out);
 		if (c->want == NULL ? (rc != 0 || strcmp(buf_cstr(&out), "pre:") != 0)
 				    : (rc != 1 || strcmp(out.data + 4, c->want) != 0))
 			fail_msg("case '%s': rc %d got '%s' want '%s'", c->name, rc, buf_cstr(&out),
