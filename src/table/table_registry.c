@@ -28,6 +28,8 @@ extern const struct table_ops table_lmdb_ops, table_hash_ops, table_btree_ops, t
 extern const struct table_ops table_cdb_ops;
 extern const struct table_ops table_sqlite_ops;
 extern const struct table_ops table_unix_ops;
+extern const struct table_ops table_socketmap_ops;
+extern const struct table_ops table_tcp_ops;
 
 static const struct {
 	const char *type;
@@ -50,6 +52,8 @@ static const struct {
 	{ "cdb", &table_cdb_ops },
 	{ "sqlite", &table_sqlite_ops },
 	{ "unix", &table_unix_ops },
+	{ "socketmap", &table_socketmap_ops },
+	{ "tcp", &table_tcp_ops },
 };
 
 /* table_type_find - the ops serving a type name, or NULL */
