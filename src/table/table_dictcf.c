@@ -366,8 +366,11 @@ int dictcf_result_add(struct table *t, struct dictcf_result *r, const char *item
 {
 	size_t mark = r->value->len;
 
-	if (item == NULL || *item == '\0')
+	if (item == NULL || *item == '\0') {
+		log_warn("table \"%s\": empty lookup result for: \"%s\" -- ignored", t->spec,
+			 r->key);
 		return 0;
+	}
 	if (mark)
 		buf_putc(r->value, ',');
 	if (!dictcf_expand(r->format, item, r->key, NULL, NULL, r->value)) {

@@ -74,7 +74,8 @@ struct dictcf_result {
 };
 
 /*
- * dictcf_result_add - one raw value (NULL or "" is skipped): 0, or -1
+ * dictcf_result_add - one raw value (NULL or "" is skipped with Postfix's
+ * warning "empty lookup result ... ignored"): 0, or -1
  * with t's error set when it exceeds the expansion limit.
  */
 int dictcf_result_add(struct table *t, struct dictcf_result *r, const char *item);

@@ -30,6 +30,7 @@ extern const struct table_ops table_sqlite_ops;
 extern const struct table_ops table_unix_ops;
 extern const struct table_ops table_socketmap_ops;
 extern const struct table_ops table_tcp_ops;
+extern const struct table_ops table_pgsql_ops;
 
 static const struct {
 	const char *type;
@@ -54,6 +55,7 @@ static const struct {
 	{ "unix", &table_unix_ops },
 	{ "socketmap", &table_socketmap_ops },
 	{ "tcp", &table_tcp_ops },
+	{ "pgsql", &table_pgsql_ops },
 };
 
 /* table_type_find - the ops serving a type name, or NULL */

@@ -57,6 +57,35 @@ def run_map(args, prog=None, stdin=None, timeout=60):
     return p.returncode, p.stdout, p.stderr
 
 
+class MapSession:
+    """`outpost map -q - SPEC` as a co-process, driven one key at a time
+    (it flushes its output before every read), to see one process's
+    connection survive what happens to the server between two keys."""
+
+    def __init__(self, spec):
+        self.p = subprocess.Popen([OUTPOST, "map", "-q", "-", spec], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def ask(self, key):
+        """The output line for a key that is found."""
+        self.p.stdin.write(key + "\n")
+        self.p.stdin.flush()
+        return self.p.stdout.readline()
+
+    def last(self, key, timeout=60):
+        """Send the last key, end input: (exit, stdout, stderr)."""
+        out, err = self.p.communicate(input=key + "\n", timeout=timeout)
+        return self.p.returncode, out, err
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+
 class Fixtures:
     """The recorded Postfix answers of one module, by case name."""
 
@@ -100,3 +129,77 @@ def compare(fixtures, name, args, stdin=None):
     assert out == want["stdout"], detail
     assert bool(err) == bool(want["stderr"]), detail
     assert ("query error" in err) == ("query error" in want["stderr"]), detail
+
+
+# --- SQL tables: one data set and one list of cases for pgsql: and mysql: ---
+SQL_ALIASES = [
+    ("alice@example.com", "alice@mail.example.com"),
+    ("team@example.com", "b@x"), ("team@example.com", "a@x"), ("team@example.com", "c@x"),
+    ("o'brien@example.com", "obrien@mail"),
+    ("holes@example.com", None), ("holes@example.com", ""), ("holes@example.com", "kept"),
+    ("back\\slash@example.com", "bs@mail"),
+    ("bob", "bob@local"),
+    ("@example.com", "catchall@example.com"),
+    ("a@mail.example.com", "deep@mail"),
+]
+
+
+def sql_literal(s, backslash_escapes):
+    """s as an SQL string literal (None as NULL)."""
+    if s is None:
+        return "NULL"
+    s = s.replace("'", "''")
+    return "'" + (s.replace("\\", "\\\\") if backslash_escapes else s) + "'"
+
+
+def sql_setup(backslash_escapes):
+    """Statements that create the test data (alias, pair, numbers, domains)."""
+    lit = lambda s: sql_literal(s, backslash_escapes)  # noqa: E731
+    out = ["CREATE TABLE alias (address VARCHAR(100), goto VARCHAR(100))",
+           "CREATE TABLE pair (k VARCHAR(100), a VARCHAR(100), b VARCHAR(100))",
+           "CREATE TABLE numbers (k VARCHAR(100), n INTEGER)"]
+    out += [f"INSERT INTO alias VALUES ({lit(a)}, {lit(g)})" for a, g in SQL_ALIASES]
+    out += ["INSERT INTO pair VALUES ('two', 'first', 'second')",
+            "INSERT INTO pair VALUES ('two', 'third', NULL)",
+            "INSERT INTO numbers VALUES ('ten', 10)"]
+    return out
+
+
+Q = "SELECT goto FROM alias WHERE address = '%s'"
+SQL_CFS = {
+    "basic": f"query = {Q}\n",
+    "ordered": f"query = {Q} ORDER BY goto\n",
+    "columns": "query = SELECT a, b FROM pair WHERE k = '%s'\n",
+    "number": "query = SELECT n FROM numbers WHERE k = '%s'\n",
+    "format": f"query = {Q}\nresult_format = smtp:[%d] for %U\n",
+    "format_parts": f"query = {Q}\nresult_format = %u at %d\n",
+    "domain": f"query = {Q}\ndomain = example.com, other.example\n",
+    "domain_table": f"query = {Q}\ndomain = inline:{{example.com=yes}}\n",
+    "parts": "query = SELECT goto FROM alias WHERE address = '%u@%d'\n",
+    "labels": "query = SELECT '%3-%2-%1' FROM numbers\n",
+    "limit_ok": f"query = {Q}\nexpansion_limit = 3\n",
+    "limit_hit": f"query = {Q}\nexpansion_limit = 2\n",
+    "sql_error": "query = SELECT goto FROM nosuchtable WHERE address = '%s'\n",
+    "legacy": "select_field = goto\ntable = alias\nwhere_field = address\n"
+              "additional_conditions = AND goto <> 'b@x'\n",
+    "percent": "query = SELECT '100%%' FROM numbers WHERE k = '%s'\n",
+    "continued": f"# a comment\nquery = SELECT goto\n  FROM alias\n  WHERE address = '%s'\n",
+}
+SQL_CASES = [
+    ("basic", "alice@example.com"), ("basic", "ALICE@EXAMPLE.COM"), ("basic", "nobody@example.com"),
+    ("basic", "o'brien@example.com"), ("basic", "x' OR '1'='1"), ("basic", "holes@example.com"),
+    ("basic", "back\\slash@example.com"), ("basic", "back\\' OR 1=1 -- "), ("basic", "bob"),
+    ("basic", "@example.com"),
+    ("ordered", "team@example.com"),
+    ("columns", "two"), ("number", "ten"),
+    ("format", "alice@example.com"), ("format", "bob"), ("format_parts", "team@example.com"),
+    ("domain", "alice@example.com"), ("domain", "bob"), ("domain", "@example.com"),
+    ("domain", "alice@elsewhere.example"), ("domain", "example.com"),
+    ("domain_table", "alice@example.com"), ("domain_table", "alice@elsewhere.example"),
+    ("parts", "alice@example.com"), ("parts", "bob"), ("parts", "@example.com"),
+    ("labels", "a@mail.example.com"), ("labels", "a@example.com"), ("labels", "bob"),
+    ("limit_ok", "team@example.com"), ("limit_hit", "team@example.com"),
+    ("limit_hit", "alice@example.com"),
+    ("sql_error", "alice@example.com"),
+    ("legacy", "team@example.com"), ("percent", "ten"), ("continued", "alice@example.com"),
+]

@@ -19,7 +19,7 @@ import threading
 import pytest
 
 from conftest import OUTPOST
-from netmap_util import Fixtures, compare, scratch_dir
+from netmap_util import Fixtures, MapSession, compare, scratch_dir
 
 SOCKETMAP = {
     "alice": b"OK alice@mail",
@@ -217,21 +217,12 @@ def test_server_restart(peers, table):
     the next lookup reconnects instead of failing."""
     server = peers["servers"][table]
     handler = SocketmapHandler if table == "sm" else TcpHandler
-    p = subprocess.Popen([OUTPOST, "map", "-q", "-", peers[table]], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        p.stdin.write("alice\n")
-        p.stdin.flush()
-        assert p.stdout.readline() == "alice\talice@mail\n"
+    with MapSession(peers[table]) as m:
+        assert m.ask("alice") == "alice\talice@mail\n"
         stop(server)
         peers["servers"][table] = server = serve(TcpServer(server.server_address, handler))
-        out, err = p.communicate(input="alice\n", timeout=30)
-        assert p.returncode == 0, err
-        assert out == "alice\talice@mail\n", err
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        code, out, err = m.last("alice", timeout=30)
+        assert (code, out) == (0, "alice\talice@mail\n"), err
     # the refreshed server keeps serving the other tests
     if table == "sm":
         peers["sm"] = f"socketmap:inet:127.0.0.1:{server.server_address[1]}:mymap"
