@@ -40,36 +40,20 @@
 #define PGSQL_CONNECT_TIMEOUT	"10"	/* seconds, per host */
 
 struct pgsql_table {
-	struct sql_cf cf;
-	struct dictcf_domain domain;
-	struct table_stamp stamp;	/* of the .cf file */
+	struct sql_base b;	/* first: sql_base_stale reads it */
 	PGconn *conn;
-	time_t used;			/* last lookup on conn */
-	struct buf query;
+	time_t used;		/* last lookup on conn */
 };
 
 static void pgsql_close(struct table *t);
 
-/* pgsql_open_any - parse the .cf file; the first lookup connects */
-static int pgsql_open_any(struct table *t, const char *name, struct buf *err)
+/* pgsql_open - parse the .cf file; the first lookup connects */
+static int pgsql_open(struct table *t, const char *name, struct buf *err)
 {
 	struct pgsql_table *p = xcalloc(1, sizeof(*p));
 
 	t->priv = p;
-	if (t->flags & TABLE_F_WRITE) {
-		buf_printf(err, "pgsql:%s: update operation is not supported", name);
-		return -1;
-	}
-	if (sql_cf_read(name, "pgsql", &p->cf, err) != 0)
-		return -1;
-	table_stamp_get(name, &p->stamp);
-	return dictcf_domain_open(&p->domain, p->cf.domain, name, err);
-}
-
-/* pgsql_open - as pgsql_open_any; on failure nothing is left allocated */
-static int pgsql_open(struct table *t, const char *name, struct buf *err)
-{
-	if (pgsql_open_any(t, name, err) == 0)
+	if (sql_base_open(&p->b, t, name, "pgsql", err) == 0)
 		return 0;
 	pgsql_close(t);
 	return -1;
@@ -108,15 +92,15 @@ static PGconn *pgsql_connect_one(struct pgsql_table *p, const char *entry, struc
 	PGconn *c;
 
 	pgsql_host_params(entry, &host, &port, &uri);
-	keys[n] = "dbname", vals[n++] = uri ? host : p->cf.dbname;
+	keys[n] = "dbname", vals[n++] = uri ? host : p->b.cf.dbname;
 	if (!uri) {	/* a URI says it all: user, password and dbname are not added */
 		keys[n] = "host", vals[n++] = host;
 		if (port)
 			keys[n] = "port", vals[n++] = port;
-		if (p->cf.user)
-			keys[n] = "user", vals[n++] = p->cf.user;
-		if (p->cf.password)
-			keys[n] = "password", vals[n++] = p->cf.password;
+		if (p->b.cf.user)
+			keys[n] = "user", vals[n++] = p->b.cf.user;
+		if (p->b.cf.password)
+			keys[n] = "password", vals[n++] = p->b.cf.password;
 	}
 	keys[n] = "connect_timeout", vals[n++] = PGSQL_CONNECT_TIMEOUT;
 	keys[n] = NULL, vals[n] = NULL;
@@ -144,8 +128,8 @@ static int pgsql_connect(struct table *t, struct pgsql_table *p)
 		PQfinish(p->conn);
 		p->conn = NULL;
 	}
-	for (size_t i = 0; p->conn == NULL && i < p->cf.hosts.n; i++)
-		p->conn = pgsql_connect_one(p, p->cf.hosts.v[i], &err);
+	for (size_t i = 0; p->conn == NULL && i < p->b.cf.hosts.n; i++)
+		p->conn = pgsql_connect_one(p, p->b.cf.hosts.v[i], &err);
 	if (p->conn == NULL)
 		table_set_error(t, "%s: cannot connect to any server: %s", t->name, buf_cstr(&err));
 	buf_free(&err);
@@ -169,7 +153,7 @@ static void pgsql_quote(struct buf *out, const char *s, size_t n, void *ctx)
 static enum table_status pgsql_rows(struct table *t, struct pgsql_table *p, PGresult *res,
 				    const char *key, struct buf *value)
 {
-	struct dictcf_result r = { p->cf.result_format, p->cf.expansion_limit, key, 0, value };
+	struct dictcf_result r = { p->b.cf.result_format, p->b.cf.expansion_limit, key, 0, value };
 	int rows = PQntuples(res), cols = PQnfields(res);
 
 	for (int i = 0; i < rows; i++)
@@ -183,16 +167,16 @@ static enum table_status pgsql_rows(struct table *t, struct pgsql_table *p, PGre
 /* pgsql_query - expand and run on the current connection; NULL if suppressed */
 static PGresult *pgsql_query(struct pgsql_table *p, const char *key, bool *suppressed)
 {
-	buf_reset(&p->query);
-	*suppressed = !dictcf_expand(p->cf.query, key, NULL, pgsql_quote, p->conn, &p->query);
-	return *suppressed ? NULL : PQexec(p->conn, buf_cstr(&p->query));
+	buf_reset(&p->b.query);
+	*suppressed = !dictcf_expand(p->b.cf.query, key, NULL, pgsql_quote, p->conn, &p->b.query);
+	return *suppressed ? NULL : PQexec(p->conn, buf_cstr(&p->b.query));
 }
 
 /* pgsql_lookup - domain check, connection, query (again after a broken connection) */
 static enum table_status pgsql_lookup(struct table *t, const char *key, struct buf *value)
 {
 	struct pgsql_table *p = t->priv;
-	int ok = dictcf_domain_ok(t, &p->domain, key);
+	int ok = dictcf_domain_ok(t, &p->b.domain, key);
 	enum table_status st;
 	PGresult *res = NULL;
 	bool suppressed;
@@ -230,19 +214,9 @@ static void pgsql_close(struct table *t)
 	if (p == NULL)
 		return;
 	PQfinish(p->conn);
-	dictcf_domain_free(&p->domain);
-	sql_cf_free(&p->cf);
-	buf_free(&p->query);
+	sql_base_free(&p->b);
 	free(p);
 	t->priv = NULL;
-}
-
-/* pgsql_stale - the .cf file changed (the database itself is live) */
-static int pgsql_stale(struct table *t)
-{
-	struct pgsql_table *p = t->priv;
-
-	return table_stamp_changed(t->name, &p->stamp);
 }
 
 const struct table_ops table_pgsql_ops = {
@@ -251,5 +225,5 @@ const struct table_ops table_pgsql_ops = {
 	.open = pgsql_open,
 	.lookup = pgsql_lookup,
 	.close = pgsql_close,
-	.stale = pgsql_stale,
+	.stale = sql_base_stale,
 };

@@ -31,6 +31,7 @@ extern const struct table_ops table_unix_ops;
 extern const struct table_ops table_socketmap_ops;
 extern const struct table_ops table_tcp_ops;
 extern const struct table_ops table_pgsql_ops;
+extern const struct table_ops table_mysql_ops;
 
 static const struct {
 	const char *type;
@@ -56,6 +57,7 @@ static const struct {
 	{ "socketmap", &table_socketmap_ops },
 	{ "tcp", &table_tcp_ops },
 	{ "pgsql", &table_pgsql_ops },
+	{ "mysql", &table_mysql_ops },
 };
 
 /* table_type_find - the ops serving a type name, or NULL */

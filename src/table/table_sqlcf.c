@@ -5,7 +5,8 @@
  * table, where_field, additional_conditions); sqlite adds dbpath, the
  * servers add hosts, user, password, dbname, and each a few of its own.
  *
- * Public: sql_cf_parse, sql_cf_read, sql_cf_free (table_sqlcf.h).
+ * Public: sql_cf_parse, sql_cf_read, sql_cf_free, and for the table types
+ * sql_base_open, sql_base_free, sql_base_stale (table_sqlcf.h).
  *
  * Bad input: what dictcf_parse rejects; a missing dbpath (sqlite) or
  * query (with no legacy fields to build one from), a bad %-sequence, a
@@ -198,4 +199,34 @@ int sql_cf_read(const char *path, const char *type, struct sql_cf *cf, struct bu
 		memset(cf, 0, sizeof(*cf));
 	buf_free(&text);
 	return rc;
+}
+
+/* sql_base_open - what every SQL type does first when opened */
+int sql_base_open(struct sql_base *b, struct table *t, const char *name, const char *type,
+		  struct buf *err)
+{
+	if (t->flags & TABLE_F_WRITE) {
+		buf_printf(err, "%s:%s: update operation is not supported", type, name);
+		return -1;
+	}
+	if (sql_cf_read(name, type, &b->cf, err) != 0)
+		return -1;
+	table_stamp_get(name, &b->stamp);
+	return dictcf_domain_open(&b->domain, b->cf.domain, name, err);
+}
+
+/* sql_base_free - release what sql_base_open made */
+void sql_base_free(struct sql_base *b)
+{
+	dictcf_domain_free(&b->domain);
+	sql_cf_free(&b->cf);
+	buf_free(&b->query);
+}
+
+/* sql_base_stale - the .cf file changed */
+int sql_base_stale(struct table *t)
+{
+	struct sql_base *b = t->priv;
+
+	return table_stamp_changed(t->name, &b->stamp);
 }

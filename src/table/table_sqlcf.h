@@ -11,6 +11,8 @@
 
 #include "lib/buf.h"
 #include "lib/str.h"
+#include "table/table_dictcf.h"
+#include "table/table_impl.h"
 
 struct sql_cf {
 	char *dbpath;		/* sqlite: the database file */
@@ -38,5 +40,22 @@ int sql_cf_parse(const char *text, size_t len, const char *path, const char *typ
 		 struct sql_cf *cf, struct buf *err);
 int sql_cf_read(const char *path, const char *type, struct sql_cf *cf, struct buf *err);
 void sql_cf_free(struct sql_cf *cf);
+
+/*
+ * What every SQL table type keeps: the first member of its private
+ * struct, so that sql_base_stale can serve as any type's stale().
+ */
+struct sql_base {
+	struct sql_cf cf;
+	struct dictcf_domain domain;
+	struct table_stamp stamp;	/* of the .cf file: the database itself is live */
+	struct buf query;		/* the expanded query */
+};
+
+/* sql_base_open - refuse updates, read the .cf file, open the domain tables */
+int sql_base_open(struct sql_base *b, struct table *t, const char *name, const char *type,
+		  struct buf *err);
+void sql_base_free(struct sql_base *b);
+int sql_base_stale(struct table *t);
 
 #endif

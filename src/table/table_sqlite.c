@@ -24,11 +24,8 @@
 #include "table/table_sqlcf.h"
 
 struct sqlite_table {
-	struct sql_cf cf;
+	struct sql_base b;	/* first: sql_base_stale reads it */
 	sqlite3 *db;
-	struct dictcf_domain domain;
-	struct table_stamp stamp;	/* of the .cf file */
-	struct buf query;
 };
 
 static void sqlite_close(struct table *t);
@@ -39,17 +36,10 @@ static int sqlite_open_any(struct table *t, const char *name, struct buf *err)
 	struct sqlite_table *p = xcalloc(1, sizeof(*p));
 
 	t->priv = p;
-	if (t->flags & TABLE_F_WRITE) {
-		buf_printf(err, "sqlite:%s: update operation is not supported", name);
+	if (sql_base_open(&p->b, t, name, "sqlite", err) != 0)
 		return -1;
-	}
-	if (sql_cf_read(name, "sqlite", &p->cf, err) != 0)
-		return -1;
-	table_stamp_get(name, &p->stamp);
-	if (dictcf_domain_open(&p->domain, p->cf.domain, name, err) != 0)
-		return -1;
-	if (sqlite3_open_v2(p->cf.dbpath, &p->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		buf_printf(err, "%s: open database %s: %s", name, p->cf.dbpath,
+	if (sqlite3_open_v2(p->b.cf.dbpath, &p->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		buf_printf(err, "%s: open database %s: %s", name, p->b.cf.dbpath,
 			   p->db ? sqlite3_errmsg(p->db) : "out of memory");
 		return -1;
 	}
@@ -70,11 +60,11 @@ static int sqlite_open(struct table *t, const char *name, struct buf *err)
 static enum table_status sqlite_rows(struct table *t, struct sqlite_table *p, const char *key,
 				     struct buf *value)
 {
-	struct dictcf_result r = { p->cf.result_format, p->cf.expansion_limit, key, 0, value };
+	struct dictcf_result r = { p->b.cf.result_format, p->b.cf.expansion_limit, key, 0, value };
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(p->db, buf_cstr(&p->query), -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(p->db, buf_cstr(&p->b.query), -1, &st, NULL) != SQLITE_OK) {
 		table_set_error(t, "%s: SQL error: %s", t->name, sqlite3_errmsg(p->db));
 		return TABLE_TEMPFAIL;
 	}
@@ -97,12 +87,12 @@ static enum table_status sqlite_rows(struct table *t, struct sqlite_table *p, co
 static enum table_status sqlite_lookup(struct table *t, const char *key, struct buf *value)
 {
 	struct sqlite_table *p = t->priv;
-	int ok = dictcf_domain_ok(t, &p->domain, key);
+	int ok = dictcf_domain_ok(t, &p->b.domain, key);
 
 	if (ok <= 0)
 		return ok < 0 ? TABLE_TEMPFAIL : TABLE_NOTFOUND;
-	buf_reset(&p->query);
-	if (!dictcf_expand(p->cf.query, key, NULL, dictcf_quote_sql, NULL, &p->query))
+	buf_reset(&p->b.query);
+	if (!dictcf_expand(p->b.cf.query, key, NULL, dictcf_quote_sql, NULL, &p->b.query))
 		return TABLE_NOTFOUND;
 	buf_reset(value);
 	return sqlite_rows(t, p, key, value);
@@ -117,19 +107,9 @@ static void sqlite_close(struct table *t)
 		return;
 	if (p->db)
 		sqlite3_close(p->db);
-	dictcf_domain_free(&p->domain);
-	sql_cf_free(&p->cf);
-	buf_free(&p->query);
+	sql_base_free(&p->b);
 	free(p);
 	t->priv = NULL;
-}
-
-/* sqlite_stale - the .cf file changed (the database itself is live) */
-static int sqlite_stale(struct table *t)
-{
-	struct sqlite_table *p = t->priv;
-
-	return table_stamp_changed(t->name, &p->stamp);
 }
 
 const struct table_ops table_sqlite_ops = {
@@ -138,5 +118,5 @@ const struct table_ops table_sqlite_ops = {
 	.open = sqlite_open,
 	.lookup = sqlite_lookup,
 	.close = sqlite_close,
-	.stale = sqlite_stale,
+	.stale = sql_base_stale,
 };

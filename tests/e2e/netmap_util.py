@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 
 from conftest import OUTPOST, ROOT
 
@@ -84,6 +85,37 @@ class MapSession:
         if self.p.poll() is None:
             self.p.kill()
             self.p.wait()
+
+
+def check_restart(server, spec, key, value):
+    """A restarted server costs no failed lookup: the broken connection is
+    noticed and the query runs again on a new one. server has stop() and
+    start()."""
+    line = f"{key}\t{value}\n"
+    with MapSession(spec) as m:
+        assert m.ask(key) == line
+        server.stop()
+        server.start()
+        code, out, err = m.last(key)
+        assert (code, out) == (0, line), err
+
+
+def check_down_then_back(server, spec, key, value):
+    """While the server is down lookups fail temporarily (never "not
+    found"), within the client's time limits; once it is back they
+    succeed again."""
+    try:
+        with MapSession(spec) as m:
+            assert m.ask(key) == f"{key}\t{value}\n"
+            server.stop()
+            start = time.time()
+            code, out, err = m.last(key)
+            assert code == 1 and "query error" in err, (out, err)
+            assert time.time() - start < 30
+    finally:
+        server.start()
+    code, out, err = run_map(["-q", key, spec])
+    assert (code, out) == (0, value + "\n"), err
 
 
 class Fixtures:
@@ -183,7 +215,7 @@ SQL_CFS = {
     "legacy": "select_field = goto\ntable = alias\nwhere_field = address\n"
               "additional_conditions = AND goto <> 'b@x'\n",
     "percent": "query = SELECT '100%%' FROM numbers WHERE k = '%s'\n",
-    "continued": f"# a comment\nquery = SELECT goto\n  FROM alias\n  WHERE address = '%s'\n",
+    "continued": "# a comment\nquery = SELECT goto\n  FROM alias\n  WHERE address = '%s'\n",
 }
 SQL_CASES = [
     ("basic", "alice@example.com"), ("basic", "ALICE@EXAMPLE.COM"), ("basic", "nobody@example.com"),
