@@ -303,6 +303,7 @@ int dictcf_domain_open(struct dictcf_domain *d, const char *list, const char *pa
 		return 0;
 	if (str_split(list, STR_SEP_LIST, &items, &why) < 0) {
 		buf_printf(err, "%s: domain: %s", path, why);
+		strv_free(&items);
 		return -1;
 	}
 	for (size_t i = 0; i < items.n && rc == 0; i++) {

@@ -32,6 +32,7 @@ extern const struct table_ops table_socketmap_ops;
 extern const struct table_ops table_tcp_ops;
 extern const struct table_ops table_pgsql_ops;
 extern const struct table_ops table_mysql_ops;
+extern const struct table_ops table_ldap_ops;
 
 static const struct {
 	const char *type;
@@ -58,6 +59,7 @@ static const struct {
 	{ "tcp", &table_tcp_ops },
 	{ "pgsql", &table_pgsql_ops },
 	{ "mysql", &table_mysql_ops },
+	{ "ldap", &table_ldap_ops },
 };
 
 /* table_type_find - the ops serving a type name, or NULL */

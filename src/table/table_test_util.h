@@ -102,4 +102,23 @@ static inline int tt_matches(const char *got, const char *want)
 	return strcmp(got, want) == 0;
 }
 
+/*
+ * tt_parsed - a parser case's outcome: the description it built, or
+ * "!" and the error; want is exact, or "!" and a substring of the error
+ */
+static inline void tt_parsed(const char *name, int rc, const struct buf *got,
+			     const struct buf *err, const char *want)
+{
+	struct buf out = BUF_INIT;
+
+	if (rc == 0)
+		buf_puts(&out, buf_cstr(got));
+	else
+		buf_printf(&out, "!%s", buf_cstr(err));
+	if (want[0] == '!' ? strstr(buf_cstr(&out), want + 1) == NULL
+			   : strcmp(buf_cstr(&out), want) != 0)
+		fail_msg("case '%s': got '%s' want '%s'", name, buf_cstr(&out), want);
+	buf_free(&out);
+}
+
 #endif

@@ -42,6 +42,31 @@ def scratch_dir(prefix):
     return d
 
 
+def stop_process(proc):
+    """SIGTERM a server we started, SIGKILL if it lingers; None-safe."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def running(server):
+    """For a module fixture: init() the server, yield it, then stop() it
+    and remove its scratch directory (server.dir) whatever happened."""
+    try:
+        server.init()
+        yield server
+    finally:
+        try:
+            server.stop()
+        finally:
+            shutil.rmtree(server.dir, ignore_errors=True)
+
+
 def run_map(args, prog=None, stdin=None, timeout=60):
     """(exit, stdout, stderr) of `outpost map ARGS` (or postmap when recording)."""
     confdir = scratch_dir("outpost-netmap-conf-")

@@ -11,7 +11,6 @@ middle of a `-q -` session.
 """
 import os
 import pwd
-import shutil
 import subprocess
 
 import pytest
@@ -19,7 +18,7 @@ import pytest
 from conftest import free_port, wait_port
 from netmap_util import (Fixtures, SQL_CASES, SQL_CFS, check_down_then_back, check_restart,
                          compare, need_binary,
-                         scratch_dir, sql_setup)
+                         running, scratch_dir, sql_setup, stop_process)
 
 PASSWORD = "s3cret'pw\\x"
 
@@ -70,13 +69,7 @@ class MariaDB:
                 raise AssertionError("mariadbd did not start:\n" + f.read()[-3000:])
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
     def sql(self, db, stmt):
@@ -87,13 +80,7 @@ class MariaDB:
 
 @pytest.fixture(scope="module")
 def db():
-    server = MariaDB()
-    try:
-        server.init()
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(server.dir, ignore_errors=True)
+    yield from running(MariaDB())
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ a `-q -` session.
 import glob
 import os
 import pwd
-import shutil
 import subprocess
 import urllib.parse
 
@@ -20,8 +19,7 @@ import pytest
 
 from conftest import OUTPOST, free_port
 from netmap_util import (Fixtures, SQL_CASES, SQL_CFS, check_down_then_back, check_restart,
-                         compare, need_binary, scratch_dir,
-                         sql_setup)
+                         compare, need_binary, running, scratch_dir, sql_setup)
 
 PASSWORD = "s3cret'pw"
 PW_URL = urllib.parse.quote(PASSWORD, safe="")
@@ -78,16 +76,7 @@ class Postgres:
 
 @pytest.fixture(scope="module")
 def pg():
-    server = Postgres()
-    try:
-        server.init()
-        yield server
-    finally:
-        try:
-            server.stop()
-        except subprocess.CalledProcessError:
-            pass
-        shutil.rmtree(server.dir, ignore_errors=True)
+    yield from running(Postgres())
 
 
 @pytest.fixture(scope="module")
