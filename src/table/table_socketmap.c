@@ -20,7 +20,6 @@
  */
 #include "table/table_netmap.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
