@@ -165,3 +165,26 @@ def test_open_errors(pg):
     r = subprocess.run([OUTPOST, "map", "-q", "k", "pgsql:/nonexistent.cf"],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 1 and "/nonexistent.cf" in r.stderr, r.stderr
+
+
+def test_smtpd_access_table(pg, outpost):
+    """Through the server: check_recipient_access on a pgsql: table rejects
+    with the row's text; with the database down the same recipient gets
+    451 4.3.5, never a permit."""
+    spec = write_cf(pg, "access", "query = SELECT 'REJECT sql says no' FROM alias "
+                                  "WHERE address = '%s'\n")
+    srv = outpost(main={
+        "smtpd_relay_restrictions": f"check_recipient_access {spec}, permit_mynetworks, reject",
+        "mynetworks": "127.0.0.0/8"})
+    with srv.smtp() as s:
+        s.ehlo("client.example")
+        s.mail("sender@remote.example")
+        code, text = s.rcpt("alice@example.com")
+        assert code == 554 and b"sql says no" in text, (code, text)
+        assert s.rcpt("nobody@example.com")[0] == 250
+        pg.stop()
+        try:
+            code, text = s.rcpt("alice@example.com")
+            assert code == 451 and b"4.3.5" in text, (code, text)
+        finally:
+            pg.start()

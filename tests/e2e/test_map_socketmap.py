@@ -235,3 +235,27 @@ def test_bad_names():
         p = subprocess.run([OUTPOST, "map", "-q", "x", spec], capture_output=True, text=True,
                            timeout=30)
         assert p.returncode == 1 and re.search(want, p.stderr), (spec, p.stderr)
+
+
+def test_smtpd_access_table(peers, outpost):
+    """Through the server: check_recipient_access on a socketmap: table
+    rejects with the table's text, a TEMP answer becomes 451 4.3.5 (never
+    a permit), and the table sees full addresses only."""
+    SOCKETMAP["blocked@example.test"] = b"OK REJECT no thanks"
+    SOCKETMAP["flaky@example.test"] = b"TEMP busy"
+    srv = outpost(main={
+        "smtpd_recipient_restrictions":
+            f"check_recipient_access {peers['sm']}, permit_auth_destination, reject",
+        "local_recipient_maps": ""})
+    del requests[:]
+    with srv.smtp() as s:
+        s.ehlo("client.example")
+        s.mail("sender@remote.example")
+        code, text = s.rcpt("blocked@example.test")
+        assert code == 554 and b"no thanks" in text, (code, text)
+        code, text = s.rcpt("flaky@example.test")
+        assert code == 451 and b"4.3.5" in text, (code, text)
+        code, text = s.rcpt("someone@example.test")
+        assert code == 250, (code, text)
+    keys = [r.split(" ", 1)[1] for r in requests]
+    assert keys == ["blocked@example.test", "flaky@example.test", "someone@example.test"], keys
