@@ -10,8 +10,11 @@
  * Rules kept here, once for every type: keys of fixed-string tables are
  * folded to lower case unless TABLE_F_NOFOLD; an empty result is a
  * configuration error reported as TABLE_TEMPFAIL; a table whose backing
- * file changed is reopened before the next lookup (checked at most once a
- * second), and a failed reopen keeps the old contents with a warning.
+ * file changed is reopened before the next lookup (checked at most every
+ * TABLE_CHECK_MS milliseconds, so a change made by `outpost account` or
+ * postmap is seen by the next session, while a stream of lookups costs
+ * few stat calls), and a failed reopen keeps the old contents with a
+ * warning.
  *
  * Bad input: open errors fill err ("type:name: reason") and return NULL;
  * lookup errors return TABLE_TEMPFAIL with the reason in table_error().
@@ -30,6 +33,17 @@
 #include "lib/mem.h"
 #include "lib/str.h"
 #include "table/table_impl.h"
+
+#define TABLE_CHECK_MS	20
+
+/* now_ms - a coarse monotonic clock in milliseconds (cheap: no syscall) */
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* table_open - parse "type:name", find the type, let it open name */
 struct table *table_open(const char *spec, unsigned flags, struct buf *err)
@@ -58,7 +72,7 @@ struct table *table_open(const char *spec, unsigned flags, struct buf *err)
 	t->name = xstrdup(colon + 1);
 	t->flags = flags;
 	t->props = ops->props;
-	t->checked = time(NULL);
+	t->checked = now_ms();
 	if (ops->open(t, t->name, err) < 0) {
 		if (err->len == 0)
 			buf_printf(err, "%s: cannot open table", spec);
@@ -75,12 +89,12 @@ static void table_refresh(struct table *t)
 {
 	struct table fresh;
 	struct buf err = BUF_INIT;
-	time_t now;
+	int64_t now;
 
 	if (t->ops->stale == NULL)
 		return;
-	now = time(NULL);
-	if (now == t->checked)
+	now = now_ms();
+	if (now - t->checked < TABLE_CHECK_MS)
 		return;
 	t->checked = now;
 	if (!t->ops->stale(t))

@@ -20,7 +20,7 @@
  *
  * Empty results are errors (TABLE_TEMPFAIL, "empty string result is not
  * allowed"). A table whose file changed is re-read before the next lookup
- * (checked at most once a second); if that fails, the old contents stay
+ * (checked at most every 20 ms); if that fails, the old contents stay
  * and a warning is logged. A table (and a list) is for one thread at a
  * time.
  */

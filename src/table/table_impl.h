@@ -8,6 +8,7 @@
 #define OUTPOST_TABLE_TABLE_IMPL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -67,7 +68,7 @@ struct table {
 	unsigned props;		/* TABLE_P_*: union/pipe copy their first member's */
 	void *priv;		/* the type's own state */
 	struct buf errmsg;	/* reason of the last TABLE_TEMPFAIL */
-	time_t checked;		/* last staleness check (at most once a second) */
+	int64_t checked;	/* last staleness check, monotonic ms (table.c) */
 	struct buf fold;	/* scratch: the lower-cased key (a table is single-threaded) */
 };
 

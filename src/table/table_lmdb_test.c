@@ -158,7 +158,7 @@ static void test_reload_after_rebuild(void **state)
 	assert_int_equal(table_lookup(t, "a", &v), TABLE_FOUND);
 	tt_rewrite(path, "a 2\nb 3\n");
 	build(spec, true, false, 0);
-	t->checked = 0;		/* skip the once-a-second throttle */
+	t->checked = 0;		/* skip the staleness-check throttle */
 	assert_int_equal(table_lookup(t, "a", &v), TABLE_FOUND);
 	assert_string_equal(buf_cstr(&v), "2");
 	assert_int_equal(table_lookup(t, "b", &v), TABLE_FOUND);
