@@ -16,7 +16,7 @@
  * Public: deliver_agents[], deliver_agent_find, deliver_set, deliver_set_all,
  * deliver_content_read, deliver_prepend_headers, deliver_loop_check,
  * deliver_as_user, deliver_status_name, deliver_log_result,
- * deliver_set_resubmit, deliver_resubmit.
+ * deliver_set_resubmit, deliver_resubmit, deliver_exec.
  */
 #ifndef OUTPOST_DELIVER_DELIVER_H
 #define OUTPOST_DELIVER_DELIVER_H
@@ -69,7 +69,7 @@ bool deliver_loop_check(const struct buf *content, const char *addr);
  */
 struct deliver_outcome {
 	char dsn[16];		/* "" = not set: treated as 4.3.0 */
-	char text[512];
+	char text[2048];	/* room for a command's output (pipe(8) keeps ~2000 bytes) */
 };
 typedef void (*deliver_as_fn)(void *ctx, struct deliver_outcome *out);
 void deliver_as_user(uid_t uid, gid_t gid, const char *name, deliver_as_fn fn,
@@ -101,6 +101,30 @@ typedef int (*deliver_resubmit_fn)(struct config *cf, const struct deliver_resub
 void deliver_set_resubmit(deliver_resubmit_fn fn);
 int deliver_resubmit(struct config *cf, const struct deliver_resubmit *m,
 		     struct buf *queue_id, struct buf *err);
+
+/*
+ * Run a program with input on its standard input (deliver_exec.c), as the
+ * caller's identity: stdout and stderr are collected together (the first
+ * output_max bytes, 0 = 8192), a time limit kills its process group.
+ * dir: where it runs; when it cannot be entered the command fails with
+ * EX_TEMPFAIL if dir_required, else it runs in "/". -1 with errno when no
+ * process could be started.
+ */
+struct deliver_exec {
+	char *const *argv;	/* argv[0] is the program's path */
+	char *const *envp;
+	const char *dir;
+	bool dir_required;
+	long time_limit;	/* seconds; 0 = 1000 */
+	size_t output_max;
+};
+struct deliver_exec_result {
+	int status;		/* as from waitpid() */
+	bool timed_out;
+	struct buf output;	/* the caller frees it */
+};
+int deliver_exec(const struct deliver_exec *x, const struct buf *input,
+		 struct deliver_exec_result *res);
 
 /* Fill an outcome like deliver_set. */
 void deliver_outcome_set(struct deliver_outcome *o, const char *dsn,
