@@ -198,6 +198,9 @@ struct qfile {
 
 /* qfile_open - read and check a committed file; writable allows updates */
 struct qfile *qfile_open(const char *path, bool writable, int *why, struct buf *err);
+/* qfile_open_fd - the same from an open descriptor (owned by the result;
+ * path only names it in messages) */
+struct qfile *qfile_open_fd(int fd, const char *path, int *why, struct buf *err);
 /* qfile_parse - check a file image in memory (used by qfile_open and fuzzing) */
 int qfile_parse(struct qfile *q, const char *data, size_t len, struct buf *err);
 void qfile_free(struct qfile **qp);

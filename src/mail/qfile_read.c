@@ -2,7 +2,7 @@
  * qfile_read - queue file reader and in-place status updates (format:
  * qfile.h).
  *
- * Public: qfile_open, qfile_parse, qfile_free, qfile_attr,
+ * Public: qfile_open, qfile_open_fd, qfile_parse, qfile_free, qfile_attr,
  * qfile_set_rcpt_status, qfile_set_warned, qfile_sync, qfile_read_content,
  * qfile_pending.
  *
@@ -363,14 +363,27 @@ static int read_envelope(struct qfile *q, int *why, struct buf *err)
 /* qfile_open - open and check a queue file */
 struct qfile *qfile_open(const char *path, bool writable, int *why, struct buf *err)
 {
+	int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0) {
+		*why = QFILE_ERR_IO;
+		buf_printf(err, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	return qfile_open_fd(fd, path, why, err);
+}
+
+/* qfile_open_fd - the same for a descriptor already open, which the result owns */
+struct qfile *qfile_open_fd(int fd, const char *path, int *why, struct buf *err)
+{
 	struct qfile *q = xcalloc(1, sizeof(*q));
 	const char *base = strrchr(path, '/');
 	struct stat st;
 
 	q->path = xstrdup(path);
 	snprintf(q->id, sizeof(q->id), "%s", base ? base + 1 : path);
-	q->fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW);
-	if (q->fd < 0 || fstat(q->fd, &st) < 0) {
+	q->fd = fd;
+	if (fstat(q->fd, &st) < 0) {
 		*why = QFILE_ERR_IO;
 		buf_printf(err, "%s: %s", path, strerror(errno));
 		qfile_free(&q);
