@@ -15,6 +15,7 @@ const struct delivery_agent deliver_agents[] = {
 	{ "lmtp", deliver_lmtp, smtp_session_cache_expire },
 	{ "local", deliver_local, NULL },
 	{ "virtual", deliver_virtual, NULL },
+	{ "pipe", deliver_pipe, NULL },
 	{ NULL, NULL, NULL },
 };
 

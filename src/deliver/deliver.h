@@ -37,6 +37,7 @@ void deliver_local(struct delivery *d);
 void deliver_virtual(struct delivery *d);
 void deliver_smtp(struct delivery *d);
 void deliver_lmtp(struct delivery *d);
+void deliver_pipe(struct delivery *d);
 
 /* Record one recipient's outcome: status from dsn's class digit. */
 void deliver_set(struct delivery_rcpt *r, const char *dsn, const char *relay,
