@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "deliver/pipe.h"
 #include "lib/log.h"
 #include "smtpd/smtpd_check.h"
 
@@ -17,6 +18,7 @@ const struct check_def checks[] = {
 	{ "listen-address", CHECK_ERROR, config_lint_services },
 	{ "open-relay", CHECK_ERROR, smtpd_check_lint_relay },
 	{ "relay-order", CHECK_WARN, smtpd_check_lint_order },
+	{ "pipe-service", CHECK_ERROR, pipe_lint },
 	{ NULL, CHECK_WARN, NULL },
 };
 

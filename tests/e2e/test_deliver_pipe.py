@@ -6,8 +6,8 @@ tests/fixtures/pipe/record.py: for each case the same master.cf
 attributes, sender, recipients and message; the command (a recorder
 script) must get the argv and stdin Postfix gave it, run as the same
 user, and the log lines (to=, relay=, dsn=, status= and reason) must
-match. Then Outpost-only cases: misconfigured services, limits, and macros
-that depend on the queue.
+match. Then Outpost-only cases: misconfigured services, limits, macros
+that depend on the queue, and `outpost check`.
 
 Identity changes need root; as another user the command runs with the
 caller's identity and the user check is skipped.
@@ -232,3 +232,25 @@ def test_mail_owner_is_refused(outpost, rec):
     assert "status=deferred (mail system configuration error)" in lines[0]
     assert re.search(r"refusing to run a command (with root privileges|as the mail system owner)",
                      srv.log())
+
+
+def test_check_flags_pipe_services(outpost, tmp_path):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "main.cf").write_text("queue_directory = %s\n" % (tmp_path / "q"))
+    (conf / "master.cf").write_text(
+        "qmgr unix n - n 300 1 qmgr\n"
+        "nouser unix - n n - - pipe argv=/bin/cat\n"
+        "noargv unix - n n - - pipe flags=R user=nobody\n"
+        "rooted unix - n n - - pipe user=root argv=/bin/cat\n"
+        "dflag unix - n n - - pipe flags=DR user=nobody argv=/bin/cat ${recipient}\n"
+        "good unix - n n - - pipe flags=DR user=nobody argv=/bin/cat ${recipient}\n")
+    with open(conf / "main.cf", "a") as f:
+        f.write("good_destination_recipient_limit = 1\n")
+    p = subprocess.run([OUTPOST, "check", "-c", str(conf)], capture_output=True, text=True)
+    out = p.stdout + p.stderr
+    assert re.search(r"master.cf, line 2: .*nouser.*missing user=", out)
+    assert re.search(r"master.cf, line 3: .*noargv.*missing argv=", out)
+    assert re.search(r"master.cf, line 4: .*rooted.*root", out)
+    assert re.search(r"master.cf, line 5: .*dflag.*dflag_destination_recipient_limit = 1", out)
+    assert "line 6" not in out
