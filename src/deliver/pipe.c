@@ -375,7 +375,6 @@ static int expand_argv(struct delivery *d, const struct pipe_conf *pc, const cha
 	char size[32];
 	struct pipe_vars v = {
 		.sender = sender,
-		.null_sender = *d->sender == 0,
 		.nexthop = d->nexthop,
 		.queue_id = d->queue_id,
 		.size = size,

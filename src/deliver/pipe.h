@@ -54,7 +54,6 @@ int pipe_lint(struct config *cf, struct strv *out);
  * argument per recipient, as Postfix does. */
 struct pipe_vars {
 	const char *sender; /* after null_sender= replacement */
-	bool null_sender;   /* the envelope sender was <> */
 	const char *nexthop, *queue_id, *size;
 	const char *client_address, *client_hostname, *client_port, *client_helo;
 	const char *client_protocol, *sasl_method, *sasl_username, *sasl_sender;
