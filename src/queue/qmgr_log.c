@@ -6,7 +6,9 @@
  *            delays=a/b/c/d, dsn=X.Y.Z, status=sent (reply)
  *
  * a: before the queue manager took the message, b: in the queue manager,
- * c: connection setup, d: transmission (both from the agent).
+ * c: connection setup, d: transmission (both from the agent). Addresses
+ * are logged in their external (quoted) form, as Postfix 3.5 and later
+ * do by default (info_log_address_format = external).
  *
  * Public (qmgr_impl.h): qmgr_log_rcpt.
  */
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "lib/log.h"
+#include "mail/addr.h"
 
 /* tv_diff - b - a in seconds, never negative */
 static double tv_diff(const struct timeval *a, const struct timeval *b)
@@ -35,7 +38,7 @@ void qmgr_log_rcpt(struct qmgr *m, struct qmgr_msg *msg, size_t idx, const struc
 	double a = tv_diff(&msg->q->arrival, &msg->active_time);
 	double b = tv_diff(&msg->active_time, start);
 	char sa[16], sb[16], sc[16], sd[16], st[16];
-	struct buf orig = BUF_INIT;
+	struct buf orig = BUF_INIT, to = BUF_INIT, ext = BUF_INIT;
 	const char *relay = buf_cstr(&r->relay);
 
 	(void)m;
@@ -44,11 +47,16 @@ void qmgr_log_rcpt(struct qmgr *m, struct qmgr_msg *msg, size_t idx, const struc
 	qmgr_format_delay(sc, sizeof(sc), r->conn_delay);
 	qmgr_format_delay(sd, sizeof(sd), r->xfer_delay);
 	qmgr_format_delay(st, sizeof(st), a + b + r->conn_delay + r->xfer_delay);
-	if (qr->original && strcmp(qr->original, qr->address) != 0)
-		buf_printf(&orig, "orig_to=<%s>, ", qr->original);
+	if (qr->original && strcmp(qr->original, qr->address) != 0) {
+		addr_external(qr->original, &ext);
+		buf_printf(&orig, "orig_to=<%s>, ", buf_cstr(&ext));
+	}
+	addr_external(qr->address, &to);
 	log_info("%s: to=<%s>, %srelay=%s, delay=%s, delays=%s/%s/%s/%s, dsn=%s, status=%s (%s)",
-		 msg->q->id, qr->address, buf_cstr(&orig), *relay ? relay : "none", st, sa, sb,
+		 msg->q->id, buf_cstr(&to), buf_cstr(&orig), *relay ? relay : "none", st, sa, sb,
 		 sc, sd, r->dsn[0] ? r->dsn : "4.0.0",
 		 status_names[r->status <= DELIVERY_BOUNCED ? r->status : 0], buf_cstr(&r->reply));
 	buf_free(&orig);
+	buf_free(&to);
+	buf_free(&ext);
 }

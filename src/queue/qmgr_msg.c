@@ -21,6 +21,7 @@
 
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "mail/addr.h"
 #include "mail/route.h"
 
 /* transport_param - <transport>_SUFFIX when set, else the default param */
@@ -192,8 +193,12 @@ static void route_msg(struct qmgr *m, struct qmgr_msg *msg)
 /* log_active - Postfix's "from=<>, size=, nrcpt= (queue active)" */
 static void log_active(struct qmgr_msg *msg)
 {
+	struct buf from = BUF_INIT;
+
+	addr_external(msg->q->sender, &from);
 	log_info("%s: from=<%s>, size=%lld, nrcpt=%zu (queue active)", msg->q->id,
-		 msg->q->sender, (long long)msg->q->content_length, msg->q->nrcpt);
+		 buf_cstr(&from), (long long)msg->q->content_length, msg->q->nrcpt);
+	buf_free(&from);
 }
 
 /* msg_take - open a file moved to active/ and route it; from is where it
@@ -377,6 +382,7 @@ static int send_notices(struct qmgr *m, struct qmgr_msg *msg)
 /* expire_pending - too old: every pending recipient fails with its last reason */
 static void expire_pending(struct qmgr *m, struct qmgr_msg *msg)
 {
+	struct buf from = BUF_INIT;
 	struct queue_log dlog;
 	time_t now = time(NULL);
 
@@ -393,7 +399,9 @@ static void expire_pending(struct qmgr *m, struct qmgr_msg *msg)
 	}
 	qfile_sync(msg->q);
 	queue_log_free(&dlog);
-	log_info("%s: from=<%s>, status=expired, returned to sender", msg->q->id, msg->q->sender);
+	addr_external(msg->q->sender, &from);
+	log_info("%s: from=<%s>, status=expired, returned to sender", msg->q->id, buf_cstr(&from));
+	buf_free(&from);
 }
 
 /* delay_warning - once, when the message has waited delay_warning_time */

@@ -532,3 +532,15 @@ def test_incomplete_files_are_invisible_and_stale_ones_purged(outpost):
     assert "Mail queue is empty" in queue_cmd(srv, "list").stdout
     os.chmod(os.path.join(inc, writing), 0o700)  # now complete
     srv.wait_log(rf"{writing}: to=<w@discard.test>, .*status=sent")
+
+
+def test_log_lines_quote_addresses_as_postfix(outpost):
+    """Queue files keep addresses in internal form (quotes removed);
+    qmgr logs them in external form, as Postfix 3.5+ does by default
+    (info_log_address_format = external)."""
+    srv = start(outpost)
+    qid = inject(srv, queue_file("a b@src.test", ['odd user@discard.test', "plain@discard.test"],
+                                 MSG))
+    srv.wait_log(rf'{qid}: from=<"a b"@src.test>, size=\d+, nrcpt=2 \(queue active\)')
+    srv.wait_log(rf'{qid}: to=<"odd user"@discard.test>, relay=none, .*status=sent')
+    srv.wait_log(rf'{qid}: to=<plain@discard.test>, relay=none, .*status=sent')
