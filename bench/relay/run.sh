@@ -27,13 +27,7 @@ results=$work/results.txt
 : > "$results"
 load0=$(cut -d' ' -f1 /proc/loadavg)
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { /usr/bin/python3 -c "
-import socket,sys,time
-for i in range(300):
-    try: socket.create_connection(('127.0.0.1',$1),1).close(); sys.exit(0)
-    except OSError: time.sleep(0.1)
-sys.exit(1)"; }
+. "$here/../lib.sh"
 now() { date +%s.%N; }
 
 # sink_count FILE - messages the sink has taken so far
@@ -134,13 +128,7 @@ if [ "${BENCH_POSTFIX:-yes}" != no ] && [ "$(id -u)" = 0 ] && command -v postfix
 	pp=$(free_port)
 	pc=$work/postfix
 	q=$pc/queue
-	for d in active bounce corrupt defer deferred flush hold incoming private saved trace; do
-		mkdir -p "$q/$d"; chown postfix "$q/$d"; chmod 700 "$q/$d"
-	done
-	mkdir -p "$q/pid" "$q/public" "$q/maildrop" "$pc/data"
-	chown postfix:postdrop "$q/public" "$q/maildrop"
-	chmod 710 "$q/public"; chmod 1730 "$q/maildrop"
-	chown postfix "$pc/data"
+	postfix_dirs "$pc"
 	cat > "$pc/main.cf" <<EOC
 compatibility_level = 3.6
 myhostname = mx.bench.test
